@@ -1,0 +1,89 @@
+"""The application factory: one Flask app, one AppBuilder, every view registered once."""
+import logging
+import os
+
+from flask import Flask, flash, g, redirect, request, url_for
+from flask_appbuilder import AppBuilder
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFProtect
+
+from config import CONFIGS
+
+from .extensions import db, mail, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_name=None, **overrides):
+    app = Flask(__name__, instance_path=os.path.abspath(
+        os.environ.get("MICROLOAN_INSTANCE_DIR",
+                       os.path.join(os.path.dirname(__file__), os.pardir, "instance"))))
+    app.config.from_object(CONFIGS[config_name or os.environ.get("MICROLOAN_CONFIG", "default")])
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+
+    from . import models  # noqa: F401  (every table on the metadata before Alembic looks)
+    from .security import check_password_complexity
+    from .services import audit
+
+    app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = check_password_complexity
+    audit.install()
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
+    mail.init_app(app)
+
+    with app.app_context():
+        appbuilder = AppBuilder()
+        appbuilder.init_app(app, db.session)
+        from .views import register_views
+
+        register_views(appbuilder)
+        _protect_forms(app, appbuilder)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    _install_request_hooks(app)
+    return app
+
+
+def _protect_forms(app, appbuilder):
+    """CSRF on every form POST; the REST APIs authenticate by token and are exempt."""
+    from flask_appbuilder.api import BaseApi
+
+    csrf = CSRFProtect(app)
+    for view in appbuilder.baseviews:
+        if isinstance(view, BaseApi) and getattr(view, "blueprint", None) is not None:
+            csrf.exempt(view.blueprint)
+
+
+# Endpoints a user who must change their password may still reach.
+_ALLOWED_WHILE_FORCED = {
+    "ResetMyPasswordView.this_form_get", "ResetMyPasswordView.this_form_post",
+    "AppAuthDBView.logout", "AppAuthDBView.login", "static", "appbuilder.static",
+    "LocaleView.index",
+}
+
+
+def _install_request_hooks(app):
+    @app.before_request
+    def force_password_change():
+        user = g.get("user")
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if getattr(user, "must_change_password", False) and request.endpoint not in _ALLOWED_WHILE_FORCED:
+            if request.endpoint and request.endpoint.startswith("appbuilder"):
+                return None
+            flash(str(_l("Please change your initial password before continuing.")), "warning")
+            return redirect(url_for("ResetMyPasswordView.this_form_get"))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        # Only our own scripts and styles: the app must work offline and inside China.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,0 +1,5 @@
+"""All models, imported here so that Model.metadata (and Alembic) sees every table."""
+from .org import Branch, Department, Position  # noqa: F401
+from .user import AppUser  # noqa: F401
+from .system import AuditLog, DictItem, DictType, LprRate, MenuOverride, Setting  # noqa: F401
+from .attachment import Attachment  # noqa: F401

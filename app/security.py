@@ -1,0 +1,213 @@
+"""Security: the custom user model, login auditing and lock-out, and the built-in roles.
+
+The built-in roles are data (ROLES below): each is a list of (view regex, permission
+regex) rules matched against the permissions FAB registered. ``sync_roles`` (run by
+``flask init``) creates missing roles and grants what the rules match; what an admin adds
+to a role in the UI is kept, so the rules are a floor, not a cage.
+"""
+import re
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.exceptions import PasswordComplexityValidationError
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import AuthDBView
+from flask_babel import lazy_gettext as _l
+
+from app.domain.passwords import password_problems
+from app.models import AppUser
+from app.services import audit
+from app.services.scope import SCOPE_PERMISSION, SCOPE_VIEW
+
+# code name → name stored in ab_role (what users see).
+ROLE_NAMES = {
+    "Admin": "系统管理员",
+    "LoanOfficer": "客户经理",
+    "RiskReviewer": "风控审查",
+    "Approver": "审批人",
+    "Finance": "财务",
+    "Manager": "管理层",
+    "Archivist": "档案管理员",
+}
+PUBLIC_ROLE_NAME = "匿名用户"
+
+
+def role_name(code):
+    return ROLE_NAMES[code]
+
+
+READ = r"can_list|can_show|can_download|can_get|can_info|can_export"
+ALL = r".*"
+
+# Every signed-in staff member: home page, own profile and password, calculator, files.
+_COMMON = [
+    (r"HomeIndexView", ALL),
+    (r"AppUserDBModelView", r"can_userinfo|resetmypassword|userinfoedit"),
+    (r"ResetMyPasswordView|UserInfoEditView", ALL),
+    (r"ScheduleCalculatorView|ScheduleApi", ALL),
+    (r"AttachmentView", READ + r"|can_upload"),
+    (r"NotificationView|MessageView|AnnouncementView", ALL),
+]
+# Later issues name their views with these prefixes, so the rules reach them the day
+# they land (e.g. Customer…View, Loan…View, Repayment…View).
+ROLES = {
+    "Admin": [(ALL, ALL)],
+    "LoanOfficer": _COMMON + [
+        (r"(Customer|Visit|FieldInvestigation|Related|Blacklist|Bank|Intermediary|Counterparty).*", ALL),
+        (r"(Loan|Guarantor|Collateral|LoanFee|LoanGrant).*", ALL),
+        (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
+        (r"(PostLoan|Contract).*", ALL),
+        (r"(DictItem|LprRate)View", READ),
+    ],
+    "RiskReviewer": _COMMON + [
+        (r"(Customer|Loan|Guarantor|Collateral|Visit|FieldInvestigation|Blacklist).*", READ),
+        (r"(Workflow|Approval|Todo).*", ALL),
+        (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue).*", ALL),
+        (r"(DictItem|LprRate)View", READ),
+    ],
+    "Approver": _COMMON + [
+        (r"(Workflow|Approval|Todo).*", ALL),
+        (r"(Customer|Loan|Guarantor|Collateral|CreditRating|CreditLine|PostLoan|Report|Dashboard).*", READ),
+        (r"(DictItem|LprRate)View", READ),
+    ],
+    "Finance": _COMMON + [
+        (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
+        (r"(Workflow|Approval|Todo).*", ALL),
+        (r"(Customer|Loan|Report|Dashboard).*", READ),
+        (r"(DictItem|LprRate)View", READ),
+    ],
+    "Manager": _COMMON + [
+        (r"(Customer|Loan|Report|Dashboard|Voucher|Ledger|FundAccount|CreditLine|Classification|Provision).*", READ),
+        (r"(AuditLog|DictItem|Branch|Department|Position|LprRate|Setting)View", READ),
+        (SCOPE_VIEW, SCOPE_PERMISSION),
+    ],
+    "Archivist": _COMMON + [
+        (r"Archive.*", ALL),
+        (r"(Customer|Loan)View", READ),
+    ],
+}
+
+
+def check_password_complexity(password):
+    """FAB_PASSWORD_COMPLEXITY_VALIDATOR: refuse weak passwords with Chinese reasons."""
+    problems = password_problems(password)
+    if problems:
+        raise PasswordComplexityValidationError("；".join(problems))
+
+
+class AppAuthDBView(AuthDBView):
+    """Login with lock-out after repeated failures, and logout by POST only."""
+
+    invalid_login_message = _l("Invalid login. Please try again.")
+
+    @expose("/login/", methods=["GET", "POST"])
+    def login(self):
+        if request.method == "POST":
+            username = (request.form.get("username") or "").strip()
+            user = self.appbuilder.sm.find_user(username=username) if username else None
+            if user is not None and self.appbuilder.sm.is_locked(user):
+                audit.log_event(self.appbuilder.sm.session, "login_locked", user=user)
+                flash(str(_l("This account is locked after too many failed logins. Ask an administrator to reset its password.")), "danger")
+                return redirect(self.appbuilder.get_url_for_login)
+        return super().login()
+
+    @expose("/logout/", methods=["GET", "POST"])
+    def logout(self):
+        if request.method == "GET":
+            # A GET never logs out (a link or an <img> must not end a session).
+            return self.render_template("microloan/logout.html", appbuilder=self.appbuilder)
+        return super().logout()
+
+
+class MicroLoanSecurityManager(SecurityManager):
+    user_model = AppUser
+    authdbview = AppAuthDBView
+
+    def __init__(self, appbuilder):
+        from app.views.users import AppUserDBModelView
+
+        self.userdbmodelview = AppUserDBModelView
+        super().__init__(appbuilder)
+
+    # -- login auditing -------------------------------------------------------------
+    def on_user_login(self, user):
+        audit.log_event(self.session, "login", user=user)
+
+    def on_user_login_failed(self, user):
+        audit.log_event(self.session, "login_failed", user=user,
+                        detail={"fail_login_count": user.fail_login_count})
+
+    def on_user_logout(self, user):
+        audit.log_event(self.session, "logout", user=user)
+
+    def auth_user_db(self, username, password):
+        user = self.find_user(username=username) if username else None
+        if user is not None and self.is_locked(user):
+            return None
+        result = super().auth_user_db(username, password)
+        if result is None and user is None and username:
+            audit.log_event(self.session, "login_failed", username=username[:128],
+                            detail={"reason": "unknown user"})
+        return result
+
+    def is_locked(self, user):
+        limit = current_app.config.get("AUTH_MAX_FAILED_LOGINS", 5)
+        return bool(limit) and (user.fail_login_count or 0) >= limit
+
+    def reset_password(self, userid, password):
+        """Own change clears the forced-change flag; an admin's reset sets it and unlocks."""
+        super().reset_password(userid, password)
+        user = self.get_user_by_id(userid)
+        acting = g.get("user")
+        own = acting is not None and getattr(acting, "id", None) == user.id
+        user.must_change_password = not own
+        user.fail_login_count = 0
+        self.update_user(user)
+
+    # -- built-in roles -------------------------------------------------------------
+    def sync_roles(self):
+        """Create the built-in roles and grant every permission their rules match."""
+        self.add_permission_view_menu(SCOPE_PERMISSION, SCOPE_VIEW)
+        all_pvs = self.get_all_permissions_views_list()
+        menu_parents = _menu_parents(self.appbuilder.menu.get_list())
+        for code, rules in ROLES.items():
+            role = self.find_role(ROLE_NAMES[code]) or self.add_role(ROLE_NAMES[code])
+            compiled = [(re.compile(f"^(?:{v})$"), re.compile(f"^(?:{p})$")) for v, p in rules]
+            granted = {
+                pv for pv in all_pvs
+                if pv.permission.name != "menu_access"
+                and any(v.match(pv.view_menu.name) and p.match(pv.permission.name)
+                        for v, p in compiled)
+            }
+            # A menu entry shows when the role can open its page: can_list on a ModelView,
+            # any permission on a plain BaseView; links without a view (Home) for all.
+            listable = {pv.view_menu.name for pv in granted if pv.permission.name == "can_list"}
+            has_list = {pv.view_menu.name for pv in all_pvs if pv.permission.name == "can_list"}
+            views = {pv.view_menu.name for pv in granted}
+            menus = set()
+            for name, (view_name, parents) in menu_parents.items():
+                opens = view_name is None or view_name in listable or (
+                    view_name in views and view_name not in has_list)
+                if code == "Admin" or opens:
+                    menus.add(name)
+                    menus.update(parents)
+            granted |= {pv for pv in all_pvs
+                        if pv.permission.name == "menu_access" and pv.view_menu.name in menus}
+            missing = [pv for pv in granted if pv not in role.permissions]
+            role.permissions.extend(missing)
+        self.session.commit()
+
+    def get_all_permissions_views_list(self):
+        return self.session.query(self.permissionview_model).all()
+
+
+def _menu_parents(items, parents=()):
+    """{menu name: (view class name or None, (parent category names…))} for every link."""
+    result = {}
+    for item in items:
+        if item.childs:
+            result.update(_menu_parents(item.childs, parents + (item.name,)))
+        elif item.name != "-":
+            view = item.baseview.class_permission_name if item.baseview else None
+            result[item.name] = (view, parents)
+    return result

@@ -1,0 +1,147 @@
+"""日志: one session-level mechanism records every insert, update and delete.
+
+Registered once on SQLAlchemy's Session class (``install``), so no view or service has to
+remember to log. Rows are written on the same connection inside the same transaction as
+the change they describe: a rolled-back change leaves no log row, a committed one always
+has one.
+"""
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from app.models import AuditLog
+
+# Tables whose churn is mechanical (permission sync) or that are the log itself.
+EXCLUDED_TABLES = {
+    "audit_log", "ab_permission", "ab_view_menu", "ab_permission_view", "ab_register_user",
+}
+# Columns that change on every login or are set automatically.
+IGNORED_COLUMNS = {"last_login", "login_count", "fail_login_count", "changed_on", "changed_by_fk"}
+MASKED_COLUMNS = {"password"}
+
+
+def _plain(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def current_actor():
+    """(user_id, username) of whoever is acting: the web user, or the job/CLI system user."""
+    user = g.get("user") if has_app_context() else None
+    try:
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user.id, user.username
+    except Exception:  # a detached user after logout must not break logging
+        pass
+    return None, "system"
+
+
+def _client_ip():
+    return request.remote_addr if has_request_context() else None
+
+
+def _changes(obj, action):
+    state = inspect(obj)
+    mapper = state.mapper
+    changes = {}
+    for attr in mapper.column_attrs:
+        key = attr.key
+        if key in IGNORED_COLUMNS:
+            continue
+        hist = state.attrs[key].history
+        if action == "insert":
+            value = state.attrs[key].value
+            if value is not None:
+                changes[key] = [None, "***" if key in MASKED_COLUMNS else _plain(value)]
+        elif action == "delete":
+            value = hist.deleted[0] if hist.deleted else state.attrs[key].value
+            changes[key] = ["***" if key in MASKED_COLUMNS else _plain(value), None]
+        elif hist.has_changes():
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if key in MASKED_COLUMNS:
+                changes[key] = ["***", "***(已修改)"]
+            elif _plain(old) != _plain(new):
+                changes[key] = [_plain(old), _plain(new)]
+    if action == "update":
+        # many-to-many collections such as a user's roles or a role's permissions
+        for rel in mapper.relationships:
+            if not rel.uselist or rel.secondary is None:
+                continue
+            hist = state.attrs[rel.key].history
+            if hist.added or hist.deleted:
+                changes[rel.key] = [
+                    [str(v) for v in hist.deleted] or None, [str(v) for v in hist.added] or None
+                ]
+    return changes
+
+
+def _row_id(obj):
+    identity = inspect(obj).identity
+    if identity is None:
+        return None
+    return ",".join(str(part) for part in identity)
+
+
+def _after_flush(session, flush_context):
+    entries = []
+    for action, objects in (("insert", session.new), ("update", session.dirty),
+                            ("delete", session.deleted)):
+        for obj in objects:
+            table = getattr(obj, "__tablename__", None)
+            if table is None or table in EXCLUDED_TABLES:
+                continue
+            if action == "update" and not session.is_modified(obj):
+                continue
+            changes = _changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            entries.append((action, table, _row_id(obj), changes))
+    if entries:
+        user_id, username = current_actor()
+        now = datetime.now()
+        ip = _client_ip()
+        session.connection().execute(AuditLog.__table__.insert(), [
+            {
+                "created_at": now, "user_id": user_id, "username": username, "action": action,
+                "table_name": table, "row_id": row_id, "ip": ip,
+                "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True),
+            }
+            for action, table, row_id, changes in entries
+        ])
+
+
+def log_event(session, action, user=None, username=None, detail=None):
+    """Record an event that is not a row change (login, login failure, logout)."""
+    session.add(AuditLog(
+        created_at=datetime.now(),
+        user_id=getattr(user, "id", None),
+        username=username or getattr(user, "username", None),
+        action=action,
+        table_name="ab_user" if user is not None else None,
+        row_id=str(user.id) if user is not None else None,
+        changes=json.dumps(detail, ensure_ascii=False) if detail else None,
+        ip=_client_ip(),
+    ))
+    session.commit()
+
+
+_installed = False
+
+
+def install():
+    global _installed
+    if not _installed:
+        event.listen(Session, "after_flush", _after_flush)
+        _installed = True

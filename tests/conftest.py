@@ -1,0 +1,167 @@
+"""Test fixtures: one app per session on a freshly migrated database, reset between tests.
+
+DATABASE_URL picks the database (SQLite file by default, PostgreSQL in CI). The schema is
+built by ``flask init``'s own code path (Alembic, then roles), so the tests exercise it.
+Between tests every table except FAB's permission catalogue is emptied and the baseline
+(parameters, dictionaries, users) is loaded again, but only when the test wrote something.
+"""
+import os
+import tempfile
+
+import pytest
+from sqlalchemy import func, select, text
+
+os.environ.setdefault("MICROLOAN_CONFIG", "test")
+_TMP = tempfile.mkdtemp(prefix="microloan-test-")
+os.environ.setdefault("MICROLOAN_INSTANCE_DIR", _TMP)
+
+TEST_PASSWORD = "Test@12345"
+KEEP_TABLES = {
+    "ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
+    "ab_permission_view_role", "alembic_version",
+}
+# username → (role codes, branch code: HQ head office, BJ / SH branches)
+TEST_USERS = {
+    "admin": (["Admin"], "HQ"),
+    "officer_a": (["LoanOfficer"], "BJ"),
+    "officer_b": (["LoanOfficer"], "SH"),
+    "risk": (["RiskReviewer"], "HQ"),
+    "approver": (["Approver"], "HQ"),
+    "finance": (["Finance"], "HQ"),
+    "manager": (["Manager"], "HQ"),
+    "archivist": (["Archivist"], "HQ"),
+}
+
+
+def _database_uri():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url.replace("postgres://", "postgresql://", 1)
+    return "sqlite:///" + os.path.join(_TMP, "test.db")
+
+
+def _drop_everything(db):
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def load_baseline():
+    """Parameters, dictionaries, branches and one user per role (see TEST_USERS)."""
+    from app.extensions import db
+    from app.models import Branch
+    from app.services.setup import ensure_admin, ensure_system_user, ensure_user, seed_reference_data
+
+    seed_reference_data()
+    ensure_system_user()
+    admin, _ = ensure_admin(TEST_PASSWORD)
+    admin.must_change_password = False
+    head = admin.branch
+    branches = {"HQ": head}
+    for code, name in (("BJ", "北京分公司"), ("SH", "上海分公司")):
+        branch = db.session.execute(select(Branch).where(Branch.code == code)).scalar_one_or_none()
+        if branch is None:
+            branch = Branch(code=code, name=name, parent=head)
+            db.session.add(branch)
+        branches[code] = branch
+    db.session.commit()
+    for username, (roles, branch_code) in TEST_USERS.items():
+        if username != "admin":
+            ensure_user(username, roles, TEST_PASSWORD, username, "测试", branch=branches[branch_code])
+
+
+def reset_database():
+    from app.extensions import db
+
+    db.session.rollback()
+    db.session.remove()
+    tables = [t for t in db.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    engine = db.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+    load_baseline()
+    db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from app import create_app
+    from app.extensions import db
+    from app.services.setup import init_all
+
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=_database_uri(),
+                             UPLOAD_FOLDER=os.path.join(_TMP, "uploads"))
+    with application.app_context():
+        _drop_everything(db)
+        db.session.remove()
+        init_all(TEST_PASSWORD)
+        load_baseline()
+        db.session.remove()
+    yield application
+
+
+def _last_write_id(db):
+    from app.models import AuditLog
+
+    return db.session.execute(
+        select(func.max(AuditLog.id)).where(AuditLog.action.in_(("insert", "update", "delete")))
+    ).scalar() or 0
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request, app):
+    """Give each test the baseline; reset afterwards only if the test wrote something."""
+    from app.extensions import db
+
+    with app.app_context():
+        before = _last_write_id(db)
+        db.session.remove()
+    yield
+    with app.app_context():
+        db.session.rollback()
+        if _last_write_id(db) != before or request.node.get_closest_marker("dirty"):
+            reset_database()
+        db.session.remove()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, username, password=TEST_PASSWORD):
+    response = client.post("/login/", data={"username": username, "password": password})
+    assert response.status_code == 302, f"login of {username} failed"
+    return client
+
+
+@pytest.fixture
+def login_as(app):
+    """login_as("officer_a") → a test client with that user signed in."""
+
+    def _login(username, password=TEST_PASSWORD):
+        return login(app.test_client(), username, password)
+
+    return _login
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "dirty: reset the database after this test")
+    config.addinivalue_line("markers", "services: needs PostgreSQL and Redis (run by .ci/run)")
