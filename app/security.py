@@ -92,7 +92,7 @@ def check_password_complexity(password):
     """FAB_PASSWORD_COMPLEXITY_VALIDATOR: refuse weak passwords with Chinese reasons."""
     problems = password_problems(password)
     if problems:
-        raise PasswordComplexityValidationError("；".join(problems))
+        raise PasswordComplexityValidationError("；".join(problems).replace("%", "%%"))
 
 
 class AppAuthDBView(AuthDBView):

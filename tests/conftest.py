@@ -148,7 +148,8 @@ def client(app):
 
 def login(client, username, password=TEST_PASSWORD):
     response = client.post("/login/", data={"username": username, "password": password})
-    assert response.status_code == 302, f"login of {username} failed"
+    assert response.status_code == 302 and "/login/" not in response.headers["Location"], \
+        f"login of {username} failed"
     return client
 
 
@@ -165,3 +166,40 @@ def login_as(app):
 def pytest_configure(config):
     config.addinivalue_line("markers", "dirty: reset the database after this test")
     config.addinivalue_line("markers", "services: needs PostgreSQL and Redis (run by .ci/run)")
+
+
+def _require_services():
+    return os.environ.get("MICROLOAN_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true" and bool(os.environ.get("DATABASE_URL"))
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis URL; skips where there is none, but fails when CI says services are required."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if _require_services():
+            pytest.fail("REDIS_URL is not set but this run requires Redis")
+        pytest.skip("no REDIS_URL: Redis tests run in .ci/run")
+    import redis
+
+    try:
+        redis.Redis.from_url(url).ping()
+    except Exception as exc:  # noqa: BLE001
+        if _require_services():
+            pytest.fail(f"Redis at {url} is not reachable: {exc}")
+        pytest.skip(f"Redis at {url} is not reachable")
+    return url
+
+
+@pytest.fixture
+def postgres(app):
+    """Skip unless the suite runs on PostgreSQL (fail instead where services are required)."""
+    from app.extensions import db
+
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect != "postgresql":
+        if _require_services():
+            pytest.fail("this run requires PostgreSQL but DATABASE_URL is not PostgreSQL")
+        pytest.skip("runs on PostgreSQL only (set DATABASE_URL; .ci/run does)")
+    return app

@@ -15,5 +15,5 @@ def password_problems(password):
     if not re.search(r"\d", password):
         problems.append("密码须包含数字")
     if not re.search(r"[^A-Za-z0-9]", password):
-        problems.append("密码须包含至少一个符号（如 ! @ # $ %）")
+        problems.append("密码须包含至少一个符号（如 ! @ # $）")
     return problems

@@ -88,10 +88,11 @@ def _changes(obj, action):
 
 
 def _row_id(obj):
-    identity = inspect(obj).identity
-    if identity is None:
+    # After a flush new rows have their keys but no identity yet: read the columns.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    if not key or all(part is None for part in key):
         return None
-    return ",".join(str(part) for part in identity)
+    return ",".join(str(part) for part in key)
 
 
 def _after_flush(session, flush_context):

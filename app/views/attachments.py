@@ -3,7 +3,7 @@ import os
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import expose
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Attachment, DictItem, DictType
 from app.services import attachments as attachment_service
 from app.services.scope import can_see_branch, scope_filters
-from app.views.base import AppModelView
+from app.views.base import AppInterface, AppModelView
 
 
 def document_types():
@@ -26,7 +26,7 @@ def document_types():
 
 
 class AttachmentView(AppModelView):
-    datamodel = SQLAInterface(Attachment)
+    datamodel = AppInterface(Attachment)
     list_title = _l("Attachments")
     show_title = _l("Attachment")
     base_permissions = ["can_list", "can_show", "can_download", "can_upload", "can_delete"]

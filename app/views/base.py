@@ -1,5 +1,6 @@
 """Shared base for our ModelViews."""
 from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 
 class AppModelView(ModelView):
@@ -10,3 +11,13 @@ class AppModelView(ModelView):
     """
 
     page_size = 20
+
+
+class AppInterface(SQLAInterface):
+    """FAB's SQLAlchemy interface, except that a NOT NULL boolean is not "required":
+    FAB would otherwise refuse an unticked checkbox (an unticked box means False)."""
+
+    def is_nullable(self, col_name):
+        if self.is_boolean(col_name):
+            return True
+        return super().is_nullable(col_name)

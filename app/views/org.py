@@ -1,14 +1,14 @@
 """组织机构: branches, departments, positions."""
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+
 from flask_babel import lazy_gettext as _l
 
 from app.domain.errors import DomainError
 from app.models import Branch, Department, Position
-from app.views.base import AppModelView
+from app.views.base import AppInterface, AppModelView
 
 
 class BranchView(AppModelView):
-    datamodel = SQLAInterface(Branch)
+    datamodel = AppInterface(Branch)
     list_title = _l("Branches")
     show_title = add_title = edit_title = _l("Branch")
     label_columns = {
@@ -39,7 +39,7 @@ class BranchView(AppModelView):
 
 
 class DepartmentView(AppModelView):
-    datamodel = SQLAInterface(Department)
+    datamodel = AppInterface(Department)
     list_title = _l("Departments")
     show_title = add_title = edit_title = _l("Department")
     label_columns = {
@@ -53,7 +53,7 @@ class DepartmentView(AppModelView):
 
 
 class PositionView(AppModelView):
-    datamodel = SQLAInterface(Position)
+    datamodel = AppInterface(Position)
     list_title = _l("Positions")
     show_title = add_title = edit_title = _l("Position")
     label_columns = {"code": _l("Code"), "name": _l("Name"), "description": _l("Description")}

@@ -1,6 +1,6 @@
 """系统设置: dictionaries, parameters, LPR, menu management and the audit log."""
 from flask import current_app
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import DataRequired, ValidationError
@@ -10,11 +10,11 @@ from app.domain.parameters import parse_value
 from app.extensions import db
 from app.models import AuditLog, DictItem, DictType, LprRate, MenuOverride, Setting
 from app.services import settings as settings_service
-from app.views.base import AppModelView
+from app.views.base import AppInterface, AppModelView
 
 
 class DictItemView(AppModelView):
-    datamodel = SQLAInterface(DictItem)
+    datamodel = AppInterface(DictItem)
     list_title = _l("Dictionary items")
     show_title = add_title = edit_title = _l("Dictionary item")
     label_columns = {
@@ -37,7 +37,7 @@ class DictItemView(AppModelView):
 
 
 class DictTypeView(AppModelView):
-    datamodel = SQLAInterface(DictType)
+    datamodel = AppInterface(DictType)
     list_title = _l("Dictionaries")
     show_title = add_title = edit_title = _l("Dictionary")
     related_views = [DictItemView]
@@ -55,11 +55,12 @@ def _validate_setting_value(form, field):
     try:
         parse_value(row.value_type, field.data, row.min_value, row.max_value, label=row.label)
     except DomainError as exc:
-        raise ValidationError(exc.message)
+        # FAB renders field errors through gettext with %-formatting: keep "%" literal.
+        raise ValidationError(exc.message.replace("%", "%%"))
 
 
 class SettingView(AppModelView):
-    datamodel = SQLAInterface(Setting)
+    datamodel = AppInterface(Setting)
     list_title = _l("System parameters")
     show_title = edit_title = _l("System parameter")
     label_columns = {
@@ -86,7 +87,7 @@ class SettingView(AppModelView):
 
 
 class LprRateView(AppModelView):
-    datamodel = SQLAInterface(LprRate)
+    datamodel = AppInterface(LprRate)
     list_title = _l("Loan prime rate (LPR)")
     show_title = add_title = edit_title = _l("LPR")
     label_columns = {
@@ -110,7 +111,7 @@ def _menu_choices():
 
 
 class MenuOverrideView(AppModelView):
-    datamodel = SQLAInterface(MenuOverride)
+    datamodel = AppInterface(MenuOverride)
     list_title = _l("Menu management")
     show_title = add_title = edit_title = _l("Menu entry")
     label_columns = {"name": _l("Menu entry"), "label": _l("New label"), "sort_order": _l("Sort order"),
@@ -130,7 +131,7 @@ class MenuOverrideView(AppModelView):
 class AuditLogView(AppModelView):
     """Read-only: there is no add, edit or delete permission to grant."""
 
-    datamodel = SQLAInterface(AuditLog)
+    datamodel = AppInterface(AuditLog)
     list_title = _l("Audit log")
     show_title = _l("Audit log entry")
     base_permissions = ["can_list", "can_show"]

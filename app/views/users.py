@@ -45,8 +45,10 @@ class AppUserDBModelView(UserDBModelView):
         item.real_name = f"{item.last_name or ''}{item.first_name or ''}".strip() or item.username
 
     def pre_add(self, item):
+        super().pre_add(item)  # hashes the password
         self._fill_real_name(item)
 
     def pre_update(self, item):
+        super().pre_update(item)
         self._fill_real_name(item)
 
