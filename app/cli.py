@@ -10,6 +10,7 @@ def register_cli(app):
     app.cli.add_command(init_command)
     app.cli.add_command(sync_roles_command)
     app.cli.add_command(demo_group)
+    app.cli.add_command(schedule_command)
 
 
 @click.command("init")
@@ -58,3 +59,50 @@ def demo_load(password):
         click.echo(f"演示用户 / demo user  {username:<12} {pwd:<16} {','.join(roles)}")
     path = os.path.join(current_app.instance_path, "demo_logins.txt")
     click.echo(f"演示账号与密码保存在 / demo logins are in {path}")
+
+
+@click.command("schedule")
+@click.option("--principal", required=True, help="贷款金额 loan amount, e.g. 100000")
+@click.option("--rate", "annual_rate", required=True, help="年利率 %% annual rate, e.g. 12")
+@click.option("--term", default=None, help="期数 number of periods")
+@click.option("--method", default="equal_installment",
+              help="bullet | monthly_interest | quarterly_interest | interest_first | equal_principal | "
+                   "equal_installment | flat | custom")
+@click.option("--start", "start_date", required=True, help="放款日期 YYYY-MM-DD")
+@click.option("--period", default="month", help="month | week | day")
+@click.option("--every", default="1")
+@click.option("--day-basis", default="360")
+@click.option("--by-days", "interest_by_days", is_flag=True, help="按实际天数计息")
+@click.option("--rounding", default="HALF_UP", help="HALF_UP | HALF_EVEN")
+@click.option("--fixed-day", default=None)
+@click.option("--first-due", "first_due_date", default=None)
+@click.option("--grace-principal", default="0")
+@click.option("--grace-interest", default="0")
+@click.option("--multiple", "installment_multiple", default=None, help="还款额取整单位, e.g. 1")
+@click.option("--fees", "upfront_fees", default="0", help="期初费用 fees paid at disbursement")
+@click.option("--plan", "custom_plan", default=None, help='custom: "2026-02-15,30000;2026-03-15,70000"')
+@click.option("--json", "as_json", is_flag=True, help="JSON output (amounts as strings)")
+def schedule_command(as_json, **options):
+    """还款计划试算: print the repayment schedule (needs no database)."""
+    import json
+
+    from app.domain.errors import DomainError
+    from app.services.schedule_preview import preview
+
+    if options.get("custom_plan"):
+        options["custom_plan"] = options["custom_plan"].replace(";", "\n")
+    try:
+        result = preview(options)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.message}（{exc.field}）") from None
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'期次':>4} {'起息日':>10} {'还款日':>10} {'本金':>16} {'利息':>14} {'合计':>16} {'剩余本金':>16}")
+    for r in result.rows:
+        click.echo(f"{r.seq:>6} {r.start_date} {r.due_date} {r.principal:>18,.2f} {r.interest:>16,.2f} "
+                   f"{r.total:>18,.2f} {r.balance:>18,.2f}")
+    t = result.totals
+    click.echo(f"{'合计':>4} {'':>21} {t.principal:>18,.2f} {t.interest:>16,.2f} {t.total:>18,.2f}")
+    cost = f"{result.cost_rate}%" if result.cost_rate is not None else "—"
+    click.echo(f"还款方式：{result.method_label}  综合年化成本：{cost}")

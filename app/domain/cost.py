@@ -29,9 +29,11 @@ def annualized_cost_rate(amount_received, flows, periods_per_year=12):
 
     ``flows`` — what the borrower pays, in a list whose items are either
 
-    * a bare amount: the i-th item (counting from 0) is paid at period i + 1, so a plain
-      list of installment totals means periods 1…n; or
+    * a bare amount: bare amounts are paid at periods 1, 2, 3… in the order given (pairs
+      in between do not count), so a plain list of installment totals means periods 1…n;
     * a pair ``(period_index, amount)`` with an explicit period (0 = at disbursement).
+
+    So ``[(0, fee), *installment_totals]`` is a schedule with a fee paid at the start.
 
     Several amounts on the same period add up. Amounts paid at period 0 (fees, deposits
     taken at the start) reduce the money the borrower really has in hand. A negative
@@ -88,7 +90,8 @@ def schedule_cost_rate(rows, principal, upfront_fees=ZERO, periods_per_year=12):
 def _by_period(flows):
     """{period: Σ amount} from the documented mix of bare amounts and (period, amount)."""
     paid = {}
-    for position, item in enumerate(flows):
+    bare = 0
+    for item in flows:
         if isinstance(item, tuple):
             try:
                 period, amount = item
@@ -97,7 +100,8 @@ def _by_period(flows):
             if isinstance(period, bool) or not isinstance(period, int) or period < 0:
                 raise DomainError("现金流的期次必须是不小于 0 的整数", "flows")
         else:
-            period, amount = position + 1, item
+            bare += 1
+            period, amount = bare, item
         paid[period] = paid.get(period, ZERO) + D(amount, "flows", "现金流金额")
     return paid
 

@@ -59,7 +59,12 @@ Method-specific decisions
 * ``equal_installment`` (等额本息): A = P·i·(1+i)^m / ((1+i)^m − 1) over the m = term −
   grace_principal amortising periods, rounded to the fen (or to ``installment_multiple``);
   interest on the balance, principal = A − interest. With ``interest_by_days`` the
-  payment stays A and the principal is A − actual interest (never below zero).
+  payment is the level payment that exactly repays the loan at the actual-day rates r_k,
+  A = P / Σ_k Π_{j≤k} 1/(1+r_j) (the same formula when all periods are equal), so the
+  payment stays level and the loan neither balloons nor ends early; principal = A −
+  actual interest, never below zero. (Only for long loans at high rates can a long
+  month's interest exceed A: that row then pays its interest only and the payment is
+  re-levelled over the remaining rows.)
 * ``equal_principal`` (等额本金): principal P/m rounded, interest on the balance.
 * ``flat`` (等本等息): principal P/m rounded, interest on the original principal every
   period; the last row absorbs both remainders so Σ interest = round(P × i × term) (or
@@ -462,6 +467,23 @@ def _annuity(principal, nominal, periods):
     return principal * i * growth / (growth - 1)
 
 
+def _annuity_by_rates(principal, rates):
+    """Unrounded level payment when periods differ in length (按天计息).
+
+    The payment A that repays ``principal`` exactly when period k's rate is r_k:
+    P = Σ_k A · Π_{j≤k} 1/(1+r_j), so A = P / Σ_k Π_{j≤k} 1/(1+r_j). With equal rates this
+    is the usual annuity formula. Using the plain monthly formula with day-count interest
+    instead makes the balance drift: on 360 days the loan ends with a balloon, on 365 it
+    can be repaid a row early and leave an empty last row.
+    """
+    discount = Decimal(1)
+    total = Decimal(0)
+    for num, den in rates:
+        discount /= 1 + (num if den is None else num / den)
+        total += discount
+    return principal / total
+
+
 def _round_to_multiple(amount, multiple, mode):
     """Round ``amount`` to a multiple of ``multiple`` (e.g. whole yuan) in ``mode``."""
     return ((amount / multiple).quantize(Decimal(1), rounding=mode) * multiple).quantize(CENT)
@@ -540,7 +562,15 @@ def _interest_first(t, mode):
 def _equal_installment(t, mode):
     lay = _layout(t)
     n, g = lay.n, t.grace_principal
-    payment = _regular_payment(t, mode, _annuity(t.principal, lay.nominal, n - g))
+    if t.interest_by_days:
+        amortising = lay.rates[g:]
+        if lay.broken and g == 0:
+            # As without 按天: the broken first period's extra days ride on top.
+            amortising[0] = lay.regular_first
+        exact = _annuity_by_rates(t.principal, amortising)
+    else:
+        exact = _annuity(t.principal, lay.nominal, n - g)
+    payment = _regular_payment(t, mode, exact)
     balance = t.principal
     principals = []
     interests = []
@@ -566,6 +596,13 @@ def _equal_installment(t, mode):
             principal = payment - split
             if principal < 0 or principal >= balance:
                 principal = _split_payment(t, payment, split, balance)
+                if principal > payment - split:
+                    # A long period's day-count interest exceeded the payment: this row
+                    # paid interest only, more than the plan assumed, so re-level the
+                    # payment over the rows left (else the loan would end early).
+                    payment = _regular_payment(
+                        t, mode, _annuity_by_rates(balance, rates[k + 1 :])
+                    )
         balance -= principal
         add_principal(principal)
         add_interest(interest)

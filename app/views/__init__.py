@@ -11,6 +11,7 @@ CATEGORIES = [
 
 def register_views(appbuilder):
     from .attachments import AttachmentView
+    from .tools import ScheduleApi, ScheduleCalculatorView
     from .org import BranchView, DepartmentView, PositionView
     from .system import (
         AuditLogView, DictItemView, DictTypeView, LprRateView, MenuOverrideView, SettingView,
@@ -21,6 +22,10 @@ def register_views(appbuilder):
 
     appbuilder.add_link("Home", label=_l("My home"), href="/", icon="fa-home")
     appbuilder.menu.menu.insert(0, appbuilder.menu.menu.pop())  # home first
+
+    appbuilder.add_view(ScheduleCalculatorView, "Schedule calculator", label=_l("Repayment schedule calculator"),
+                        icon="fa-calculator", category="Tools")
+    appbuilder.add_api(ScheduleApi)
 
     appbuilder.add_view(BranchView, "Branches", label=_l("Branches"), icon="fa-building", category="Organization")
     appbuilder.add_view(DepartmentView, "Departments", label=_l("Departments"), icon="fa-users", category="Organization")
