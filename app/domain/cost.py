@@ -9,6 +9,7 @@ The root finding uses pyxirr (fast, Rust) behind :func:`_irr`; amounts go in as 
 the rate comes out as a Decimal, so no float crosses this module's boundary. If pyxirr is
 not installed or finds no root, a plain Decimal bisection does the same job more slowly.
 """
+
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from app.domain.errors import DomainError

@@ -8,6 +8,7 @@ Two rules from DOMAIN.md:
   months`` from the start date, never from the previous due date, so 31 Jan → 28 Feb →
   31 Mar (not 28 Mar).
 """
+
 from datetime import date, timedelta
 
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -10,6 +10,7 @@ divides or raises to powers runs under :data:`MONEY_CONTEXT` (50 significant dig
 than enough for NUMERIC(18, 2) amounts times NUMERIC(12, 8) rates times day counts to stay
 exact before the single rounding to the fen).
 """
+
 from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,

@@ -61,10 +61,13 @@ Method-specific decisions
   interest on the balance, principal = A − interest. With ``interest_by_days`` the
   payment is the level payment that exactly repays the loan at the actual-day rates r_k,
   A = P / Σ_k Π_{j≤k} 1/(1+r_j) (the same formula when all periods are equal), so the
-  payment stays level and the loan neither balloons nor ends early; principal = A −
-  actual interest, never below zero. (Only for long loans at high rates can a long
-  month's interest exceed A: that row then pays its interest only and the payment is
-  re-levelled over the remaining rows.)
+  payment stays level and the loan does not drift to a balloon or an early end;
+  principal = A − actual interest.
+  Only at an extreme rate × term can the level payment not be kept — when a long
+  period's day-count interest exceeds it (that row then pays interest only), or when
+  the payment's fen rounding, compounded over the term, would repay the loan before the
+  last row — and then the payment is re-levelled over the remaining rows, so no row is
+  ever empty or negative. (Drift the other way just makes the last row larger.)
 * ``equal_principal`` (等额本金): principal P/m rounded, interest on the balance.
 * ``flat`` (等本等息): principal P/m rounded, interest on the original principal every
   period; the last row absorbs both remainders so Σ interest = round(P × i × term) (or
@@ -83,6 +86,7 @@ Method-specific decisions
   − interest and the last row takes what is left. A multiple so large that a payment no
   longer covers its interest, or repays the loan before the last row, is refused.
 """
+
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, Inexact, localcontext
@@ -409,7 +413,9 @@ def _layout(t):
         first = t.first_due_date
         if first is None and t.fixed_day is not None:
             first = date(natural_first.year, natural_first.month, t.fixed_day)
-        if first is None or first == natural_first:
+        if first is None or (first == natural_first and t.fixed_day is None):
+            # An explicit first due date equal to the natural one changes nothing: keep
+            # anchoring on the start date so 31 Jan → 28 Feb still springs back to 31 Mar.
             dues = month_dates(t.start_date, step, n)
         else:
             dues = month_dates(first, step, n, first_offset=0)
@@ -467,21 +473,24 @@ def _annuity(principal, nominal, periods):
     return principal * i * growth / (growth - 1)
 
 
-def _annuity_by_rates(principal, rates):
-    """Unrounded level payment when periods differ in length (按天计息).
+def _annuity_factors(rates):
+    """Annuity factors for periods of unequal rates (按天计息), one per starting row.
 
-    The payment A that repays ``principal`` exactly when period k's rate is r_k:
-    P = Σ_k A · Π_{j≤k} 1/(1+r_j), so A = P / Σ_k Π_{j≤k} 1/(1+r_j). With equal rates this
-    is the usual annuity formula. Using the plain monthly formula with day-count interest
-    instead makes the balance drift: on 360 days the loan ends with a balloon, on 365 it
-    can be repaid a row early and leave an empty last row.
+    ``factors[k]`` = Σ_{j≥k} Π_{i=k..j} 1/(1+r_i), the value at the start of row k of 1
+    paid at the end of each row k…n−1; the level payment that exactly repays a balance B
+    from row k on is B / factors[k] (with equal rates: the usual annuity formula). Built
+    backwards in one pass, f[k] = (1 + f[k+1]) / (1 + r_k), so re-levelling later costs
+    nothing extra. Using the plain monthly formula with day-count interest instead makes
+    the balance drift: on 360 days the loan ends with a balloon, on 365 it can be repaid
+    a row early and leave an empty last row.
     """
-    discount = Decimal(1)
-    total = Decimal(0)
-    for num, den in rates:
-        discount /= 1 + (num if den is None else num / den)
-        total += discount
-    return principal / total
+    factors = [None] * len(rates)
+    acc = Decimal(0)
+    for k in range(len(rates) - 1, -1, -1):
+        num, den = rates[k]
+        acc = (1 + acc) / (1 + (num if den is None else num / den))
+        factors[k] = acc
+    return factors
 
 
 def _round_to_multiple(amount, multiple, mode):
@@ -562,12 +571,16 @@ def _interest_first(t, mode):
 def _equal_installment(t, mode):
     lay = _layout(t)
     n, g = lay.n, t.grace_principal
+    # Rates for the level-payment arithmetic: as without 按天, a broken first period's
+    # extra days ride on top of the payment instead of changing it.
+    amortising = lay.rates
+    if lay.broken:
+        amortising = list(lay.rates)
+        amortising[0] = lay.regular_first
+    factors = None
     if t.interest_by_days:
-        amortising = lay.rates[g:]
-        if lay.broken and g == 0:
-            # As without 按天: the broken first period's extra days ride on top.
-            amortising[0] = lay.regular_first
-        exact = _annuity_by_rates(t.principal, amortising)
+        factors = _annuity_factors(amortising)
+        exact = t.principal / factors[g]
     else:
         exact = _annuity(t.principal, lay.nominal, n - g)
     payment = _regular_payment(t, mode, exact)
@@ -595,14 +608,24 @@ def _equal_installment(t, mode):
                 split = _interest(balance, lay.regular_first, mode)
             principal = payment - split
             if principal < 0 or principal >= balance:
-                principal = _split_payment(t, payment, split, balance)
-                if principal > payment - split:
-                    # A long period's day-count interest exceeded the payment: this row
-                    # paid interest only, more than the plan assumed, so re-level the
-                    # payment over the rows left (else the loan would end early).
-                    payment = _regular_payment(
-                        t, mode, _annuity_by_rates(balance, rates[k + 1 :])
-                    )
+                # The level payment cannot be kept on this row (only at an extreme
+                # rate × term). If it would repay the loan before the last row — the
+                # payment's fen rounding compounds over the term — it is re-levelled
+                # over the rows left, from this row. If a long period's day-count
+                # interest exceeds it, the row pays its interest only and the payment
+                # is re-levelled from the next row. Never an empty or negative row.
+                if t.installment_multiple is not None:
+                    _split_payment(t, payment, split, balance)  # raises: multiple too big
+                if factors is None:
+                    factors = _annuity_factors(amortising)
+                if principal >= balance:
+                    payment = (balance / factors[k]).quantize(CENT, rounding=mode)
+                    principal = payment - split
+                if principal < 0:
+                    principal = ZERO
+                    payment = (balance / factors[k + 1]).quantize(CENT, rounding=mode)
+                if principal > balance:
+                    principal = balance  # loans of a few fen over many rows
         balance -= principal
         add_principal(principal)
         add_interest(interest)

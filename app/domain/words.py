@@ -18,6 +18,7 @@ maintained library) and enforces the PBOC bill-writing rules (《支付结算办
 cn2an is imported on first use: it takes ~0.1 s to import and most processes that import
 the domain never print an amount in words.
 """
+
 from decimal import ROUND_HALF_UP
 
 from app.domain.errors import DomainError

@@ -128,8 +128,28 @@ class MenuOverrideView(AppModelView):
     }
 
 
+AUDIT_ACTIONS = {
+    "insert": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "login": _l("Logged in"),
+    "login_failed": _l("Login failed"), "login_locked": _l("Login refused: account locked"), "logout": _l("Logged out"),
+}
+
+
+def _table_label(name):
+    """The Chinese name of a table: the list title of the view that shows it, if any."""
+    for view in current_app.appbuilder.baseviews:
+        datamodel = getattr(view, "datamodel", None)
+        if datamodel is not None and getattr(datamodel.obj, "__tablename__", None) == name:
+            return f"{view.list_title}（{name}）"
+    return name or ""
+
+
 class AuditLogView(AppModelView):
     """Read-only: there is no add, edit or delete permission to grant."""
+
+    formatters_columns = {
+        "action": lambda value: AUDIT_ACTIONS.get(value, value),
+        "table_name": _table_label,
+    }
 
     datamodel = AppInterface(AuditLog)
     list_title = _l("Audit log")

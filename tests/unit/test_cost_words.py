@@ -1,4 +1,5 @@
 """Annualised cost (IRR), amounts in Chinese capitals, and the money helpers."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -17,7 +18,9 @@ P = Decimal("100000")
 
 
 def loan(method, **extra):
-    fields = dict(principal=P, annual_rate=Decimal("12"), term=12, method=method, start_date=date(2026, 1, 15))
+    fields = dict(
+        principal=P, annual_rate=Decimal("12"), term=12, method=method, start_date=date(2026, 1, 15)
+    )
     fields.update(extra)
     return generate_schedule(LoanTerms(**fields))
 
@@ -42,7 +45,9 @@ class TestAnnualisedCost:
         assert schedule_cost_rate(loan("monthly_interest"), P) == Decimal("12.00")
         quarterly = loan("quarterly_interest", term=4)
         assert schedule_cost_rate(quarterly, P, periods_per_year=4) == Decimal("12.00")
-        assert schedule_cost_rate(loan("equal_installment", annual_rate=Decimal("0")), P) == Decimal("0.00")
+        assert schedule_cost_rate(
+            loan("equal_installment", annual_rate=Decimal("0")), P
+        ) == Decimal("0.00")
 
     def test_interest_first_row_on_the_start_date_is_period_zero(self):
         rows = loan("interest_first")
@@ -56,7 +61,9 @@ class TestAnnualisedCost:
 
     def test_same_period_amounts_add_up_and_refunds_count(self):
         flows = [Decimal("60000"), (1, Decimal("1000")), Decimal("50000"), (2, Decimal("-1000"))]
-        assert annualized_cost_rate(P, flows) == annualized_cost_rate(P, [Decimal("61000"), Decimal("49000")])
+        assert annualized_cost_rate(P, flows) == annualized_cost_rate(
+            P, [Decimal("61000"), Decimal("49000")]
+        )
 
     def test_paying_back_less_is_a_negative_cost(self):
         assert annualized_cost_rate(P, [Decimal("99000")]) == Decimal("-12.00")
@@ -127,7 +134,10 @@ class TestAnnualisedCost:
         ("-0.001", "零元整"),
         ("1000.005", "壹仟元零壹分"),  # rounded to the fen, HALF_UP
         ("1,000,000", "壹佰万元整"),
-        ("9999999999999999.99", "玖仟玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
+        (
+            "9999999999999999.99",
+            "玖仟玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分",
+        ),
     ],
 )
 def test_amount_in_words(amount, words):
@@ -185,7 +195,9 @@ def parse_words(words):
     st.one_of(
         st.integers(min_value=-(10**18) + 1, max_value=10**18 - 1),
         # sparse digits exercise the 零 rules
-        st.lists(st.sampled_from("0000000123"), min_size=1, max_size=18).map(lambda ds: int("".join(ds))),
+        st.lists(st.sampled_from("0000000123"), min_size=1, max_size=18).map(
+            lambda ds: int("".join(ds))
+        ),
     )
 )
 def test_words_read_back_and_follow_the_bill_rules(fen):
@@ -199,10 +211,48 @@ def test_words_read_back_and_follow_the_bill_rules(fen):
         assert words.endswith("角")
     else:
         assert words.endswith("元整")
-    assert "零零" not in words and "零元" not in words[1:] and "零万" not in words and "零亿" not in words
+    assert (
+        "零零" not in words
+        and "零元" not in words[1:]
+        and "零万" not in words
+        and "零亿" not in words
+    )
     yuan = abs(fen) // 100
-    if yuan >= 10**8 and yuan // 10**4 % 10**4 == 0 and yuan % 10**4:
-        assert "亿零" in words  # a whole empty 万 group is never silent
+    assert words.removeprefix("负").startswith(reference_yuan(yuan) + "元") or yuan == 0
+
+
+def _group(value):
+    """One 4-digit group: 零 once for each inner run of zeros, none at the end."""
+    out, pending = "", False
+    for digit, unit in zip(f"{value:04d}", ("仟", "佰", "拾", "")):
+        if digit == "0":
+            pending = bool(out)
+            continue
+        out += ("零" if pending else "") + "零壹贰叁肆伍陆柒捌玖"[int(digit)] + unit
+        pending = False
+    return out
+
+
+def _below_yi(value):
+    high, low = divmod(value, 10**4)
+    out = _group(high) + "万" if high else ""
+    if low:
+        # After a written 万 a leading 仟 may follow directly (PBOC: 壹拾万柒仟).
+        out += ("零" if high and low < 1000 else "") + _group(low)
+    return out
+
+
+def reference_yuan(value):
+    """Independent statement of the 零 rules the wrapper promises, for whole yuan > 0:
+    a run of zeros is silent only where it ends at a written 万 or 亿 unit and a 仟 (or
+    千万) follows; every other gap is one 零. Above 亿 the style is cn2an's X万…亿."""
+    if value < 10**8:
+        return _below_yi(value)
+    high, low = divmod(value, 10**8)
+    out = _below_yi(high) + "亿"
+    if low:
+        out += ("零" if low < 10**7 else "") + _below_yi(low)
+    return out
 
 
 # --------------------------------------------------------------------------- money

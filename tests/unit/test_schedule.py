@@ -1,4 +1,5 @@
 """Schedule engine: DOMAIN.md §2 worked examples to the fen, dates, options, validation."""
+
 from dataclasses import FrozenInstanceError, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -104,7 +105,11 @@ class TestFixedDayAndBrokenPeriod:
         assert first.interest == Decimal("1366.67")
         assert first.principal == Decimal("7884.88")  # as in a regular first month
         assert first.total == Decimal("9251.55")  # 8,884.88 + 366.67
-        assert col(rows, "due_date")[1:4] == [date(2025, 5, 20), date(2025, 6, 20), date(2025, 7, 20)]
+        assert col(rows, "due_date")[1:4] == [
+            date(2025, 5, 20),
+            date(2025, 6, 20),
+            date(2025, 7, 20),
+        ]
         assert rows[1].start_date == date(2025, 4, 20)
         assert all(row.total == Decimal("8884.88") for row in rows[1:11])
         assert len(rows) == 12 and rows[-1].due_date == date(2026, 3, 20)
@@ -125,6 +130,13 @@ class TestFixedDayAndBrokenPeriod:
         assert rows[0].interest == Decimal("1366.67")
         assert rows[0].principal == Decimal("8333.33")
         assert rows[1].interest == Decimal("916.67")  # 91,666.67 × 1 %
+
+    def test_fixed_day_on_a_clamped_month_end(self):
+        # 29 Nov + 3 months = 28 Feb (clamped), which is also the fixed day: later dues
+        # must stay on the 28th, not spring back to the 29th.
+        rows = schedule(start_date=date(2024, 11, 29), every=3, term=3, fixed_day=28)
+        assert col(rows, "due_date") == [date(2025, 2, 28), date(2025, 5, 28), date(2025, 8, 28)]
+        assert rows[0].interest == Decimal("3000.00")  # a regular quarter, not by days
 
     def test_explicit_first_due_date(self):
         rows = schedule(first_due_date=date(2026, 2, 25))
@@ -153,9 +165,13 @@ class TestFixedDayAndBrokenPeriod:
         assert on_360[0].total == Decimal("106033.33")
 
     def test_bullet_with_explicit_maturity_counts_days(self):
-        rows = schedule(method="bullet", term=6, start_date=date(2025, 1, 15), first_due_date=date(2025, 7, 15))
+        rows = schedule(
+            method="bullet", term=6, start_date=date(2025, 1, 15), first_due_date=date(2025, 7, 15)
+        )
         assert rows[0].interest == Decimal("6000.00")  # natural maturity: six whole months
-        rows = schedule(method="bullet", term=6, start_date=date(2025, 1, 15), first_due_date=date(2025, 7, 20))
+        rows = schedule(
+            method="bullet", term=6, start_date=date(2025, 1, 15), first_due_date=date(2025, 7, 20)
+        )
         assert rows[0].interest == Decimal("6200.00")  # 186 days
 
 
@@ -188,7 +204,11 @@ class TestDueDates:
 
     def test_every_two_months(self):
         rows = schedule(start_date=date(2026, 1, 31), every=2, term=6)
-        assert col(rows, "due_date")[:3] == [date(2026, 3, 31), date(2026, 5, 31), date(2026, 7, 31)]
+        assert col(rows, "due_date")[:3] == [
+            date(2026, 3, 31),
+            date(2026, 5, 31),
+            date(2026, 7, 31),
+        ]
         assert rows[0].interest == Decimal("2000.00")  # 12 % / 12 × 2
 
     def test_quarterly_interest(self):
@@ -208,7 +228,9 @@ class TestDueDates:
 
     def test_weekly_periods(self):
         rows = schedule(method="equal_principal", period="week", term=4)
-        assert col(rows, "due_date") == [date(2026, 1, 15) + timedelta(days=7 * k) for k in range(1, 5)]
+        assert col(rows, "due_date") == [
+            date(2026, 1, 15) + timedelta(days=7 * k) for k in range(1, 5)
+        ]
         assert rows[0].interest == Decimal("233.33")  # 100,000 × 12 % × 7 / 360
         assert col(rows, "principal") == [Decimal("25000.00")] * 4
 
@@ -219,7 +241,9 @@ class TestDueDates:
 
     def test_daily_periods(self):
         rows = schedule(method="monthly_interest", period="day", term=30)
-        assert col(rows, "due_date") == [date(2026, 1, 15) + timedelta(days=k) for k in range(1, 31)]
+        assert col(rows, "due_date") == [
+            date(2026, 1, 15) + timedelta(days=k) for k in range(1, 31)
+        ]
         assert col(rows, "interest") == [Decimal("33.33")] * 30
         assert rows[-1].total == Decimal("100033.33")
 
@@ -235,9 +259,15 @@ class TestDueDates:
         assert add_months(date(2100, 1, 29), 1) == date(2100, 2, 28)  # not a leap year
         assert add_months(date(2000, 1, 29), 1) == date(2000, 2, 29)
         assert days_between(date(2025, 1, 15), date(2025, 7, 15)) == 181
-        assert month_dates(date(2026, 1, 31), 1, 3) == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
+        assert month_dates(date(2026, 1, 31), 1, 3) == [
+            date(2026, 2, 28),
+            date(2026, 3, 31),
+            date(2026, 4, 30),
+        ]
         for months in range(-30, 60):
-            assert month_dates(date(2026, 1, 31), months, 1) == [add_months(date(2026, 1, 31), months)]
+            assert month_dates(date(2026, 1, 31), months, 1) == [
+                add_months(date(2026, 1, 31), months)
+            ]
 
 
 # --------------------------------------------------------------------------- methods
@@ -252,7 +282,10 @@ class TestInterestFirst:
         assert all(row.start_date == row.due_date for row in rows)
         assert col(rows, "interest")[:12] == [Decimal("1000.00")] * 12
         last = rows[-1]
-        assert [last.due_date, last.principal, last.interest] == [date(2027, 1, 15), *money("100000.00", "0.00")]
+        assert [last.due_date, last.principal, last.interest] == [
+            date(2027, 1, 15),
+            *money("100000.00", "0.00"),
+        ]
         assert col(rows, "balance")[:12] == [Decimal("100000.00")] * 12
         assert last.balance == Decimal("0.00")
         assert schedule_totals(rows).interest == Decimal("12000.00")
@@ -335,7 +368,11 @@ class TestGrace:
 
 
 class TestCustom:
-    PLAN = [(date(2026, 3, 1), "30000"), (date(2026, 6, 15), "30000"), (date(2026, 12, 31), "40000")]
+    PLAN = [
+        (date(2026, 3, 1), "30000"),
+        (date(2026, 6, 15), "30000"),
+        (date(2026, 12, 31), "40000"),
+    ]
 
     def test_interest_by_actual_days_on_the_balance(self):
         rows = schedule(method="custom", term=3, custom_plan=self.PLAN)
@@ -394,7 +431,9 @@ class TestRounding:
     def test_half_fen_interest(self):
         # 100,000.50 × 1 % = 1,000.005: HALF_UP → 1,000.01, HALF_EVEN → 1,000.00.
         up = schedule(principal=Decimal("100000.50"), method="monthly_interest")
-        even = schedule(principal=Decimal("100000.50"), method="monthly_interest", rounding="HALF_EVEN")
+        even = schedule(
+            principal=Decimal("100000.50"), method="monthly_interest", rounding="HALF_EVEN"
+        )
         assert up[0].interest == Decimal("1000.01")
         assert even[0].interest == Decimal("1000.00")
 
@@ -404,16 +443,27 @@ class TestRounding:
         up = schedule(**base)
         assert col(up, "interest") == money("10.01", "10.01", "10.01", "10.01", "9.99")  # Σ 50.03
         even = schedule(rounding="HALF_EVEN", **base)
-        assert col(even, "interest") == money("10.00", "10.00", "10.00", "10.00", "10.02")  # Σ 50.02
+        assert col(even, "interest") == money(
+            "10.00", "10.00", "10.00", "10.00", "10.02"
+        )  # Σ 50.02
 
     @pytest.mark.parametrize(
         ("principal", "rate", "half_up", "half_even"),
-        [("162.00", "7", "0.95", "0.94"), ("6.00", "13", "0.07", "0.06"), ("0.60", "10", "0.01", "0.00")],
+        [
+            ("162.00", "7", "0.95", "0.94"),
+            ("6.00", "13", "0.07", "0.06"),
+            ("0.60", "10", "0.01", "0.00"),
+        ],
     )
     def test_inexact_rate_still_sees_the_half_fen(self, principal, rate, half_up, half_even):
         # 162 × 7 % / 12 = 0.945 exactly, but 7/1200 = 0.0058333… is not a finite decimal:
         # multiplying by the rate cut to 50 digits gives 0.94499…, which rounds to 0.94.
-        base = dict(principal=Decimal(principal), annual_rate=Decimal(rate), method="monthly_interest", term=1)
+        base = dict(
+            principal=Decimal(principal),
+            annual_rate=Decimal(rate),
+            method="monthly_interest",
+            term=1,
+        )
         assert schedule(**base)[0].interest == Decimal(half_up)
         assert schedule(rounding="HALF_EVEN", **base)[0].interest == Decimal(half_even)
 
@@ -527,9 +577,22 @@ _PLAN = [(date(2026, 2, 15), "50000"), (date(2026, 3, 15), "50000")]
         (dict(method="custom"), "custom_plan"),
         (dict(method="custom", term=2, custom_plan=[(date(2026, 2, 15), "50000")]), "custom_plan"),
         (dict(method="custom", term=2, custom_plan=list(reversed(_PLAN))), "custom_plan"),
-        (dict(method="custom", term=2, custom_plan=[(date(2026, 1, 15), "50000"), _PLAN[1]]), "custom_plan"),
-        (dict(method="custom", term=2, custom_plan=[(_PLAN[0][0], "-1"), (_PLAN[1][0], "100001")]), "custom_plan"),
-        (dict(method="custom", term=2, custom_plan=[(_PLAN[0][0], "100000"), (_PLAN[1][0], "0")]), "custom_plan"),
+        (
+            dict(method="custom", term=2, custom_plan=[(date(2026, 1, 15), "50000"), _PLAN[1]]),
+            "custom_plan",
+        ),
+        (
+            dict(
+                method="custom", term=2, custom_plan=[(_PLAN[0][0], "-1"), (_PLAN[1][0], "100001")]
+            ),
+            "custom_plan",
+        ),
+        (
+            dict(
+                method="custom", term=2, custom_plan=[(_PLAN[0][0], "100000"), (_PLAN[1][0], "0")]
+            ),
+            "custom_plan",
+        ),
         (dict(method="custom", term=3, custom_plan=_PLAN), "term"),
         (dict(custom_plan=_PLAN), "custom_plan"),
         (dict(installment_multiple=Decimal("0")), "installment_multiple"),
