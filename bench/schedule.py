@@ -9,6 +9,7 @@ re-generation never waits on the arithmetic.
 Inputs vary (principal, rate, start date) so the figures include inexact rates such as
 10 %/12 = 0.8333…% a month and month-end clamping, not just one easy case.
 """
+
 import argparse
 import decimal
 import platform
@@ -27,17 +28,23 @@ PERIODS = 360
 TARGET_PER_SECOND = 1000
 PRINCIPALS = [Decimal(p) for p in ("100000", "250000.50", "1000000", "38888.88", "5000000")]
 RATES = [Decimal(r) for r in ("12", "10", "7.5", "18.25", "23.99", "4.35")]
-STARTS = [date(2026, 1, 31), date(2026, 2, 28), date(2025, 3, 10), date(2028, 2, 29), date(2026, 7, 15)]
+STARTS = [
+    date(2026, 1, 31),
+    date(2026, 2, 28),
+    date(2025, 3, 10),
+    date(2028, 2, 29),
+    date(2026, 7, 15),
+]
 
 
-def build_terms(method, count):
+def build_terms(method, count, **options):
     """``count`` varied LoanTerms for ``method``, each 360 months long."""
     terms = []
     for k in range(count):
         principal = PRINCIPALS[k % len(PRINCIPALS)]
         rate = RATES[k % len(RATES)]
         start = STARTS[k % len(STARTS)]
-        extra = {}
+        extra = dict(options)
         term = PERIODS
         if method == "quarterly_interest":
             term = PERIODS // 3  # term counts quarters: 120 quarters = 360 months
@@ -65,8 +72,8 @@ def pad(text, width):
     return text + " " * max(width - used, 0)
 
 
-def measure(method, count):
-    terms = build_terms(method, count)
+def measure(method, count, **options):
+    terms = build_terms(method, count, **options)
     generate_schedule(terms[0])  # warm up
     rows = 0
     began = time.perf_counter()
@@ -87,12 +94,22 @@ def main():
         f"decimal: {'C/libmpdec ' + decimal.__libmpdec_version__ if c_decimal else 'pure Python'}"
     )
     print(f"{args.count} schedules of {PERIODS} monthly periods per method, one core\n")
-    print(f"{'method':<20} {pad('label', 20)} {'rows':>5} {'schedules/s':>12} {'µs/installment':>15}")
+    print(
+        f"{'method':<20} {pad('label', 20)} {'rows':>5} {'schedules/s':>12} {'µs/installment':>15}"
+    )
     results = {}
     for method, label in METHOD_LABELS.items():
         per_second, per_row, rows = measure(method, args.count)
         results[method] = per_second
         print(f"{method:<20} {pad(label, 20)} {rows:>5} {per_second:>12,.0f} {per_row:>15.2f}")
+    # Variants with extra work per schedule: day-count interest (and its level payment
+    # from per-period rates), and a fixed repayment day with a broken first period.
+    for name, label, options in (
+        ("  interest_by_days", "等额本息 按天计息", dict(interest_by_days=True)),
+        ("  fixed_day=20", "等额本息 固定还款日", dict(fixed_day=20)),
+    ):
+        per_second, per_row, rows = measure("equal_installment", args.count, **options)
+        print(f"{name:<20} {pad(label, 20)} {rows:>5} {per_second:>12,.0f} {per_row:>15.2f}")
 
     achieved = results["equal_installment"]
     verdict = "OK" if achieved >= TARGET_PER_SECOND else "MISSED"

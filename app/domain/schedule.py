@@ -9,8 +9,9 @@ Money rules (DOMAIN.md §0, §2.1)
   the loan's rounding mode (HALF_UP 四舍五入 by default, or HALF_EVEN). Rates are never
   rounded: a periodic rate is carried as an exact fraction ``numerator / denominator``
   (e.g. annual × months / 1200) and each interest amount is ``balance × numerator /
-  denominator`` with one division, under a 50-digit context, then rounded once. So an
-  interest that is exactly half a fen is seen as exactly half a fen.
+  denominator`` with one division (one multiplication when the rate is a finite decimal,
+  like 12 %/12 = 0.01), under a 50-digit context, then rounded once. So an interest that
+  is exactly half a fen is seen as exactly half a fen.
 * The last installment's principal is the remaining balance: Σ principal = principal and
   the final balance is 0.00. ``Installment.balance`` is the principal outstanding after
   the installment.
@@ -508,18 +509,14 @@ def _regular_payment(t, mode, exact):
     return exact.quantize(CENT, rounding=mode)
 
 
-def _split_payment(t, payment, interest_for_split, balance):
-    """Principal part of a level payment; refuse a multiple that breaks amortisation."""
-    principal = payment - interest_for_split
+def _check_multiple_split(principal, balance):
+    """A payment rounded to ``installment_multiple`` must still amortise: its principal
+    part may be neither negative nor repay the loan before the last row. The user chose
+    the multiple, so it is refused rather than silently adjusted."""
     if principal < 0:
-        if t.installment_multiple is not None:
-            _fail("还款额取整后不足以支付当期利息，请减小取整单位", "installment_multiple")
-        principal = ZERO  # by-day interest above the payment: pay interest, no principal
+        _fail("还款额取整后不足以支付当期利息，请减小取整单位", "installment_multiple")
     if principal >= balance:
-        if t.installment_multiple is not None:
-            _fail("还款额取整后会在最后一期前还清本金，请减小取整单位", "installment_multiple")
-        principal = balance
-    return principal
+        _fail("还款额取整后会在最后一期前还清本金，请减小取整单位", "installment_multiple")
 
 
 # --------------------------------------------------------------------------- methods
@@ -615,7 +612,7 @@ def _equal_installment(t, mode):
                 # interest exceeds it, the row pays its interest only and the payment
                 # is re-levelled from the next row. Never an empty or negative row.
                 if t.installment_multiple is not None:
-                    _split_payment(t, payment, split, balance)  # raises: multiple too big
+                    _check_multiple_split(principal, balance)  # raises
                 if factors is None:
                     factors = _annuity_factors(amortising)
                 if principal >= balance:
@@ -691,8 +688,8 @@ def _flat(t, mode):
         elif k < g:
             principal = ZERO
         elif t.installment_multiple is not None:
-            split = regular_first if k == 0 else interests[k]
-            principal = _split_payment(t, payment, split, balance)
+            principal = payment - (regular_first if k == 0 else interests[k])
+            _check_multiple_split(principal, balance)
         else:
             principal = part if part <= balance else balance
         balance -= principal
@@ -728,7 +725,11 @@ _BUILDERS = {
 # about half of the per-row time of a 360-row schedule. The engine builds its own rows
 # (all values already checked) by writing the slots directly: same class, same frozen
 # behaviour for everyone else, half the cost. Order = the dataclass field order.
-_INSTALLMENT_SLOTS = tuple(Installment.__dict__[f.name].__set__ for f in fields(Installment))
+_INSTALLMENT_SLOTS = tuple(
+    Installment.__dict__[name].__set__
+    for name in ("seq", "start_date", "due_date", "principal", "interest", "total", "balance")
+)
+assert len(_INSTALLMENT_SLOTS) == len(fields(Installment)), "new Installment field: set it"
 
 
 def _assemble(t, starts, dues, principals, interests):

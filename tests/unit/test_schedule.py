@@ -333,6 +333,16 @@ class TestInterestByDays:
         assert col(rows, "interest") == money("1019.18", "460.27")
 
 
+class TestExtremeLevelPayments:
+    def test_rounding_drift_never_leaves_an_empty_last_row(self):
+        # 9 % a quarter for 101 quarters: the payment's fen rounding compounds ~6,000-fold
+        # and would repay the loan a row early; the payment is re-levelled instead.
+        rows = schedule(principal=Decimal("1580.91"), annual_rate=Decimal("36"), term=101, every=3)
+        assert rows[-2].balance > 0 and rows[-1].principal > 0
+        assert len({row.total for row in rows[:-3]}) == 1  # level until the very end
+        assert sum(col(rows, "principal")) == Decimal("1580.91")
+
+
 class TestGrace:
     def test_principal_grace_equal_installment(self):
         rows = schedule(grace_principal=3)

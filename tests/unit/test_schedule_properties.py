@@ -280,7 +280,11 @@ def test_interest_matches_an_exact_oracle(terms):
 @given(loan_terms(methods=("equal_installment",)))
 def test_equal_installment_level_payment(terms):
     """principal = payment − interest on every amortising row but the last, so the totals
-    are level apart from deferred interest and a broken first period's extra days."""
+    are level apart from deferred interest and a broken first period's extra days.
+
+    Where the level payment cannot be kept (extreme rate × term only) it is re-levelled
+    over the rows left: when it would repay the loan before the last row (from that row),
+    or when day-count interest exceeds it (interest only, then from the next row)."""
     rows = build(terms)
     if rows is None:
         return
@@ -288,29 +292,33 @@ def test_equal_installment_level_payment(terms):
     assert len(rows) == n
     periods = oracle_period_rates(terms)
     broken = periods[0][1] != oracle_period_rates(replace_no_break(terms))[0][1]
+    amortising = [rate for _, _, rate in periods]
+    if broken:  # a broken first period splits principal as a regular one would
+        regular = oracle_period_rates(replace(terms, fixed_day=None, first_due_date=None))
+        amortising[0] = regular[0][2]
     payment = annuity(terms)
     balance = Fraction(terms.principal)
     for k, row in enumerate(rows[:-1]):
         interest = round_fraction(balance * periods[k][2], terms.rounding)  # before deferral
-        split = interest
-        if k == 0 and broken:
-            # A broken first period splits principal as a regular first period would.
-            regular = oracle_period_rates(replace(terms, fixed_day=None, first_due_date=None))[0][2]
-            split = round_fraction(balance * regular, terms.rounding)
+        split = round_fraction(balance * amortising[k], terms.rounding) if k == 0 else interest
         if k < g:
             assert row.principal == ZERO
-        elif split > payment:
-            # Day-count interest above the payment (long loans at high rates): interest
-            # only, then the payment is re-levelled over the remaining rows.
-            assert terms.interest_by_days and row.principal == ZERO
-            payment = level_payment(
-                balance, [rate for _, _, rate in periods[k + 1 :]], terms.rounding
-            )
-        else:
-            assert row.principal == payment - split, (k, row, payment)
-            if not (h and k <= h) and not (k == 0 and broken):
-                assert row.total == payment, (k, row, payment)
+            continue
+        principal = payment - split
+        level = True
+        if principal >= balance:
+            payment = level_payment(balance, amortising[k:], terms.rounding)
+            principal, level = payment - split, False
+        if principal < 0:
+            assert terms.interest_by_days
+            payment = level_payment(balance, amortising[k + 1 :], terms.rounding)
+            principal, level = ZERO, False
+        principal = min(principal, balance)
+        assert row.principal == principal, (k, row, payment)
+        if level and not (h and k <= h) and not (k == 0 and broken):
+            assert row.total == payment, (k, row, payment)
         balance -= Fraction(row.principal)
+    assert rows[-1].principal > 0 or terms.principal < n  # never an empty last row
 
 
 @SETTINGS
@@ -352,12 +360,13 @@ def test_principal_at_maturity(terms):
 @SETTINGS
 @given(loan_terms())
 def test_half_even_differs_from_half_up_only_on_a_half_fen(terms):
-    """Sound check: HALF_UP and HALF_DOWN disagree exactly on exact half fens, and every
-    rounded figure shows in the schedule (directly, or summed into a deferred-interest or
-    last row, where all ties push the same way). So if the whole schedule is the same
-    under both, no half fen occurred anywhere, and HALF_EVEN must give that very schedule
-    too. Where they do differ, the first diverging row differs by a few fen at most (later
-    rows may drift further as the balances diverge)."""
+    """Sound check: HALF_UP and HALF_DOWN disagree exactly on exact halves (half a fen, or
+    half an installment_multiple), and every rounded figure shows in the schedule
+    (directly, or summed into a deferred-interest or last row, where all ties push the
+    same way). So if the whole schedule is the same under both, no half occurred
+    anywhere, and HALF_EVEN must give that very schedule too. Where they do differ, the
+    first diverging row differs by a few fen (or one multiple) at most; later rows may
+    drift further as the balances diverge."""
     with mock.patch.dict(ROUNDING_MODES, {"HALF_DOWN": ROUND_HALF_DOWN}):
         up = build(replace(terms, rounding="HALF_UP"))
         down = build(replace(terms, rounding="HALF_DOWN"))
@@ -368,8 +377,9 @@ def test_half_even_differs_from_half_up_only_on_a_half_fen(terms):
         assert even == up
         return
     # A half fen moves a component by one fen; a deferred-interest row sums up to h + 1
-    # of them, and a level payment's principal can take two (payment and interest).
-    bound = CENT * (terms.grace_interest + 2)
+    # of them, and a level payment's principal can take two (payment and interest). A
+    # payment rounded to a multiple moves by the whole multiple on an exact half of it.
+    bound = CENT * (terms.grace_interest + 2) + (terms.installment_multiple or 0)
     for a, b in zip(up, even):
         if a != b:
             for name in ("principal", "interest", "total", "balance"):
