@@ -119,8 +119,8 @@ def _last_write_id(db):
     ).scalar() or 0
 
 
-@pytest.fixture(autouse=True)
-def _clean_database(request, app):
+@pytest.fixture
+def clean_database(request, app):
     """Give each test the baseline; reset afterwards only if the test wrote something."""
     from app.extensions import db
 
