@@ -1,5 +1,4 @@
 """业务工具: the repayment schedule calculator (还款计划试算) and its REST API."""
-from datetime import date
 
 from flask import Response, request
 from flask_appbuilder import BaseView, expose
@@ -49,7 +48,7 @@ class ScheduleCalculatorView(BaseView):
             except DomainError as exc:
                 error = exc
         if result is not None and request.args.get("export") == "xlsx":
-            name = f"还款计划_{date.today():%Y%m%d}.xlsx"
+            name = f"还款计划_{settings.business_date():%Y%m%d}.xlsx"
             from urllib.parse import quote
 
             return Response(schedule_workbook(result), mimetype=XLSX_MIMETYPE, headers={
