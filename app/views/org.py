@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from app.domain.errors import DomainError
+from app.services import org
 from app.models import Branch, Department, Position
 from app.views.base import AppInterface, AppModelView
 
@@ -26,16 +26,10 @@ class BranchView(AppModelView):
     base_order = ("sort_order", "asc")
 
     def pre_update(self, item):
-        # A branch may not sit below itself (that would hide it and its subtree).
-        parent = item.parent
-        while parent is not None:
-            if parent.id == item.id:
-                raise DomainError(str(_l("A branch cannot be placed under itself or one of its sub-branches.")))
-            parent = parent.parent
+        org.check_branch_parent(item)
 
     def pre_delete(self, item):
-        if item.children:
-            raise DomainError(str(_l("This branch still has sub-branches; move or delete them first.")))
+        org.check_branch_deletable(item)
 
 
 class DepartmentView(AppModelView):

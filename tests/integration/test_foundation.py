@@ -294,3 +294,19 @@ def test_unticked_checkbox_saves_false(app, login_as):
     assert r.status_code == 302
     with app.app_context():
         assert db.session.get(Branch, pk).is_active is False
+
+
+def test_branch_cannot_sit_below_itself_or_be_deleted_with_children(app, login_as):
+    admin = login_as("admin")
+    with app.app_context():
+        head = db.session.execute(select(Branch).where(Branch.parent_id.is_(None))).scalars().first()
+        bj = db.session.execute(select(Branch.id).where(Branch.code == "BJ")).scalar_one()
+        head_id, head_code, head_name = head.id, head.code, head.name
+    page = admin.post(f"/branchview/edit/{head_id}", data={"code": head_code, "name": head_name, "parent": str(bj),
+                                                           "sort_order": "0", "is_active": "y"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "不能设为自己或自己下级机构的下级" in page
+    page = admin.post(f"/branchview/delete/{head_id}", follow_redirects=True).get_data(as_text=True)
+    assert "还有下级机构" in page
+    with app.app_context():
+        assert db.session.get(Branch, head_id).parent_id is None
