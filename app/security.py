@@ -36,7 +36,8 @@ def role_name(code):
     return ROLE_NAMES[code]
 
 
-READ = r"can_list|can_show|can_download|can_get|can_info|can_export"
+READ = r"can_list|can_show|can_download|can_get|can_info|can_export|can_search"
+NO_DELETE = r"(?!can_delete$).*"
 ALL = r".*"
 
 # Every signed-in staff member: home page, own profile and password, calculator, files.
@@ -53,14 +54,16 @@ _COMMON = [
 ROLES = {
     "Admin": [(ALL, ALL)],
     "LoanOfficer": _COMMON + [
-        (r"(Customer|Visit|FieldInvestigation|Related|Blacklist|Bank|Intermediary|Counterparty).*", ALL),
+        (r"(Customer|Visit|FieldInvestigation|Related|Intermediary).*", NO_DELETE),
+        (r"(Blacklist|Bank|Counterparty).*", READ),
         (r"(Loan|Guarantor|Collateral|LoanFee|LoanGrant).*", ALL),
         (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
         (r"(PostLoan|Contract).*", ALL),
         (r"(DictItem|LprRate)View", READ),
     ],
     "RiskReviewer": _COMMON + [
-        (r"(Customer|Loan|Guarantor|Collateral|Visit|FieldInvestigation|Blacklist).*", READ),
+        (r"(Customer|Loan|Guarantor|Collateral|Visit|FieldInvestigation|Related).*", READ),
+        (r"Blacklist.*", ALL),
         (r"(Workflow|Approval|Todo).*", ALL),
         (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue).*", ALL),
         (r"(DictItem|LprRate)View", READ),
@@ -72,6 +75,7 @@ ROLES = {
     ],
     "Finance": _COMMON + [
         (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
+        (r"(Bank|Counterparty).*", ALL),
         (r"(Workflow|Approval|Todo).*", ALL),
         (r"(Customer|Loan|Report|Dashboard).*", READ),
         (r"(DictItem|LprRate)View", READ),

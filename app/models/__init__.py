@@ -3,3 +3,8 @@ from .org import Branch, Department, Position  # noqa: F401
 from .user import AppUser  # noqa: F401
 from .system import AuditLog, DictItem, DictType, LprRate, MenuOverride, Setting  # noqa: F401
 from .attachment import Attachment  # noqa: F401
+from .system import NumberSequence  # noqa: F401
+from .customer import (  # noqa: F401
+    Bank, BlacklistEntry, Counterparty, Customer, CustomerVisit, FieldInvestigation, Intermediary,
+    MaterialRequirement, RelatedParty, RelatedPerson, VisitFollowUp,
+)

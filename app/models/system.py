@@ -109,3 +109,15 @@ class AuditLog(Model):
 
     def __str__(self):
         return f"{self.created_at} {self.username} {self.action} {self.table_name}#{self.row_id}"
+
+
+class NumberSequence(Model):
+    """Counters behind generated numbers (KH…, DK…): one row per prefix and day, bumped by
+    an atomic UPDATE so that two clerks saving at once get different numbers."""
+
+    __tablename__ = "number_sequence"
+    __table_args__ = (UniqueConstraint("prefix", "day", name="uq_number_sequence_prefix_day"),)
+    id = Column(Integer, primary_key=True)
+    prefix = Column(String(20), nullable=False)
+    day = Column(String(8), nullable=False)
+    value = Column(Integer, nullable=False, default=0)

@@ -101,6 +101,11 @@ DICTIONARIES = {
         ("consulting_fee", "咨询费", "income"), ("service_fee", "服务费", "income"),
         ("default_fee", "违约金", "income"), ("deposit", "保证金", "liability"),
     ]),
+    "blacklist_source": ("黑名单来源", "", [
+        ("own_default", "本公司逾期违约", None), ("credit_report", "人行征信不良", None),
+        ("court", "法院失信被执行人", None), ("peer", "同业共享", None), ("fraud", "欺诈骗贷", None),
+        ("other", "其他", None),
+    ]),
     "document_type": ("资料类型", "客户与贷款资料清单", [
         ("id_copy", "身份证复印件", None), ("household_register", "户口簿", None),
         ("marriage_certificate", "婚姻证明", None), ("business_licence", "营业执照", None),
@@ -130,6 +135,13 @@ LPR_RATES = [
     (date(2024, 10, 21), Decimal("3.10"), Decimal("3.60")),
     (date(2025, 5, 20), Decimal("3.00"), Decimal("3.50")),
 ]
+
+# 材料签收: the documents each customer kind must hand in (document_type codes).
+MATERIALS = {
+    "person": ["id_copy", "household_register", "marriage_certificate", "bank_statements"],
+    "company": ["business_licence", "id_copy", "financial_statements", "bank_statements"],
+    "sole_trader": ["id_copy", "household_register", "business_licence", "bank_statements"],
+}
 
 POSITIONS = [
     ("loan_officer", "客户经理"), ("risk_reviewer", "风控专员"), ("approver", "审批人"),

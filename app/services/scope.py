@@ -84,3 +84,23 @@ class BranchScopeFilter(BaseFilter):
 
 def scope_filters(column="branch_id"):
     return [[column, BranchScopeFilter, None]]
+
+
+class CustomerScopeFilter(BaseFilter):
+    """FAB base filter for rows that belong to a customer: the customer's branch decides."""
+
+    name = "数据权限"
+    arg_name = None
+
+    def apply(self, query, value):
+        from app.models import Customer
+
+        ids = visible_branch_ids()
+        if ids is None:
+            return query
+        column = getattr(self.model, self.column_name)
+        return query.filter(column.in_(select(Customer.id).where(Customer.branch_id.in_(ids))))
+
+
+def customer_scope_filters(column="customer_id"):
+    return [[column, CustomerScopeFilter, None]]

@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AppUser, DictItem, DictType, LprRate, Position, Setting
+from app.models import AppUser, DictItem, DictType, LprRate, MaterialRequirement, Position, Setting
 from app.security import ROLE_NAMES
 from app.services import defaults
 
@@ -63,6 +63,13 @@ def seed_reference_data():
     for code, name in defaults.POSITIONS:
         if code not in have_pos:
             db.session.add(Position(code=code, name=name))
+    # Materials checklists: only for a kind that has none yet (an admin's edits stay).
+    kinds_with_list = set(db.session.execute(select(MaterialRequirement.customer_kind)).scalars())
+    for kind, doc_types in defaults.MATERIALS.items():
+        if kind not in kinds_with_list:
+            for order, doc_type in enumerate(doc_types):
+                db.session.add(MaterialRequirement(customer_kind=kind, doc_type=doc_type, is_required=True,
+                                                   sort_order=(order + 1) * 10))
     db.session.commit()
 
 

@@ -3,6 +3,8 @@ from flask_babel import lazy_gettext as _l
 
 # (category name, label, icon): the name is the key an admin's menu override uses.
 CATEGORIES = [
+    ("Customers", _l("Customer management"), "fa-address-book"),
+    ("Partners", _l("Partners"), "fa-handshake-o"),
     ("Tools", _l("Business tools"), "fa-calculator"),
     ("Organization", _l("Organisation"), "fa-sitemap"),
     ("System", _l("System settings"), "fa-cogs"),
@@ -11,6 +13,13 @@ CATEGORIES = [
 
 def register_views(appbuilder):
     from .attachments import AttachmentView
+    from .blacklist import BlacklistEntryView
+    from .customers import (
+        CustomerCompanyView, CustomerPersonView, CustomerSoleTraderView, CustomerView, MaterialRequirementView,
+        RelatedPartyView, RelatedPersonView,
+    )
+    from .partners import BankView, CounterpartyView, IntermediaryView
+    from .visits import CustomerVisitView, FieldInvestigationView, VisitFollowUpView
     from .tools import ScheduleApi, ScheduleCalculatorView
     from .org import BranchView, DepartmentView, PositionView
     from .system import (
@@ -22,6 +31,28 @@ def register_views(appbuilder):
 
     appbuilder.add_link("Home", label=_l("My home"), href="/", icon="fa-home")
     appbuilder.menu.menu.insert(0, appbuilder.menu.menu.pop())  # home first
+
+    add = appbuilder.add_view
+    add(CustomerPersonView, "Person customers", label=_l("Person customers"), icon="fa-user", category="Customers")
+    add(CustomerCompanyView, "Company customers", label=_l("Company customers"), icon="fa-building-o", category="Customers")
+    add(CustomerSoleTraderView, "Sole trader customers", label=_l("Sole trader customers"), icon="fa-shopping-bag",
+        category="Customers")
+    add(CustomerView, "All customers", label=_l("All customers"), icon="fa-search", category="Customers")
+    # helpers: register customer import here
+    add(CustomerVisitView, "Customer visits", label=_l("Customer visits"), icon="fa-street-view", category="Customers")
+    add(VisitFollowUpView, "Follow-ups", label=_l("Follow-ups"), icon="fa-comments", category="Customers")
+    add(FieldInvestigationView, "Field investigations", label=_l("Field investigations"), icon="fa-map-marker",
+        category="Customers")
+    add(RelatedPersonView, "Related persons", label=_l("Related persons"), icon="fa-users", category="Customers")
+    add(RelatedPartyView, "Related parties", label=_l("Related parties"), icon="fa-link", category="Customers")
+    add(BlacklistEntryView, "Blacklist", label=_l("Blacklist"), icon="fa-ban", category="Customers")
+    add(MaterialRequirementView, "Materials checklist settings", label=_l("Materials checklist settings"),
+        icon="fa-check-square-o", category="Customers")
+    add(BankView, "Partner banks", label=_l("Partner banks"), icon="fa-university", category="Partners")
+    add(IntermediaryView, "Intermediaries", label=_l("Intermediaries"), icon="fa-user-secret", category="Partners")
+    add(CounterpartyView, "Other counterparties", label=_l("Other counterparties"), icon="fa-briefcase",
+        category="Partners")
+    # helpers: register customer APIs here
 
     appbuilder.add_view(ScheduleCalculatorView, "Schedule calculator", label=_l("Repayment schedule calculator"),
                         icon="fa-calculator", category="Tools")

@@ -59,6 +59,25 @@ class AttachmentView(AppModelView):
         return send_file(path, mimetype=attachment.mime_type, as_attachment=True,
                          download_name=attachment.original_name)
 
+    @expose("/inline/<int:pk>")
+    @has_access
+    @permission_name("download")
+    def inline(self, pk):
+        """An image shown in the page (thumbnails); other types are downloaded."""
+        attachment = db.session.get(Attachment, pk)
+        if attachment is None:
+            abort(404)
+        if not can_see_branch(attachment.branch_id):
+            abort(403)
+        path = attachment_service.path_of(attachment)
+        if not os.path.exists(path):
+            abort(404)
+        inline = attachment.mime_type.startswith("image/")
+        response = send_file(path, mimetype=attachment.mime_type, as_attachment=not inline,
+                             download_name=attachment.original_name)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     @expose("/upload", methods=["GET", "POST"])
     @has_access
     @permission_name("upload")
@@ -89,6 +108,7 @@ class AttachmentView(AppModelView):
         return self.render_template(
             "microloan/attachment_upload.html", owners=owners, owner_type=owner_type,
             owner_id=owner_id, doc_types=document_types(), next_url=back,
+            selected_doc_type=request.values.get("doc_type", ""),
             title=_l("Upload attachment"))
 
     def pre_delete(self, item):

@@ -1,6 +1,9 @@
 """Shared base for our ModelViews."""
+from flask import flash, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.domain.errors import DomainError
 
 
 class AppModelView(ModelView):
@@ -21,3 +24,56 @@ class AppInterface(SQLAInterface):
         if self.is_boolean(col_name):
             return True
         return super().is_nullable(col_name)
+
+
+def _checked_form(form_class, view):
+    """A subclass of a FAB form whose ``validate`` also runs ``view.check_form``: a
+    DomainError then shows under its field and the user's input stays on the page
+    (FAB would otherwise flash pre_add errors and throw the input away)."""
+
+    class CheckedForm(form_class):
+        def validate(self, extra_validators=None):
+            if not super().validate(extra_validators=extra_validators):
+                return False
+            try:
+                view.check_form(self, request.view_args.get("pk") if request.view_args else None)
+            except DomainError as exc:
+                field = self._fields.get(exc.field or "")
+                if field is not None:
+                    field.errors = list(field.errors) + [exc.message]
+                else:
+                    flash(exc.message, "danger")
+                return False
+            return True
+
+    CheckedForm.__name__ = form_class.__name__
+    return CheckedForm
+
+
+class CheckedModelView(AppModelView):
+    """A ModelView whose add and edit forms are checked by a service before saving.
+
+    Subclasses implement ``check_form(form, pk)`` (raise DomainError with a field name)
+    and still call the service again in ``pre_add``/``pre_update``: the form check is for
+    the user's comfort, the service check is the guarantee.
+    """
+
+    def check_form(self, form, pk):
+        pass
+
+    def _init_forms(self):
+        super()._init_forms()
+        self.add_form = _checked_form(self.add_form, self)
+        self.edit_form = _checked_form(self.edit_form, self)
+
+
+def xlsx_download(data, file_name):
+    """An .xlsx download response; the (Chinese) file name survives in every browser."""
+    from urllib.parse import quote
+
+    from flask import Response
+
+    from app.services.excel import XLSX_MIMETYPE
+
+    return Response(data, mimetype=XLSX_MIMETYPE, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file_name)}"})

@@ -1,6 +1,6 @@
 """业务工具: the repayment schedule calculator (还款计划试算) and its REST API."""
 
-from flask import Response, request
+from flask import request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.api import BaseApi, expose as api_expose
 from flask_appbuilder.security.decorators import has_access, protect
@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 from app.domain.errors import DomainError
 from app.domain.schedule import METHOD_LABELS, PERIOD_LABELS
 from app.services import settings
-from app.services.excel import XLSX_MIMETYPE, Column, write_workbook
+from app.services.excel import Column, write_workbook
 from app.services.schedule_preview import preview
+from app.views.base import xlsx_download
 
 FORM_FIELDS = ("principal", "annual_rate", "term", "method", "start_date", "period", "every", "day_basis",
                "interest_by_days", "rounding", "fixed_day", "first_due_date", "grace_principal",
@@ -48,11 +49,7 @@ class ScheduleCalculatorView(BaseView):
             except DomainError as exc:
                 error = exc
         if result is not None and request.args.get("export") == "xlsx":
-            name = f"还款计划_{settings.business_date():%Y%m%d}.xlsx"
-            from urllib.parse import quote
-
-            return Response(schedule_workbook(result), mimetype=XLSX_MIMETYPE, headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+            return xlsx_download(schedule_workbook(result), f"还款计划_{settings.business_date():%Y%m%d}.xlsx")
         chart = None
         if result is not None:
             chart = {"labels": [r.seq for r in result.rows],

@@ -1,0 +1,83 @@
+"""Form fields our views share: dictionary drop-downs and AJAX record pickers.
+
+A picker never loads a whole table: it renders only the current choice and asks a search
+endpoint (JSON ``{"results": [{"id", "text"}]}``) as the user types.
+"""
+from flask import url_for
+from flask_appbuilder.fieldwidgets import Select2Widget
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import Field, SelectField
+from wtforms.validators import ValidationError
+
+from app.extensions import db
+from app.models import DictItem, DictType
+
+
+def dict_choices(dict_code, blank=True):
+    def choices():
+        rows = db.session.execute(
+            select(DictItem.code, DictItem.label).join(DictType)
+            .where(DictType.code == dict_code, DictItem.is_active.is_(True)).order_by(DictItem.sort_order)).all()
+        return ([("", "")] if blank else []) + [(code, label) for code, label in rows]
+    return choices
+
+
+def DictSelectField(label, dict_code, description=None, blank=True, **kwargs):
+    """A drop-down of one dictionary's active items; stores the item code."""
+    return SelectField(label, choices=dict_choices(dict_code, blank), widget=Select2Widget(),
+                       description=description, validate_choice=False, **kwargs)
+
+
+def ChoiceField(label, choices, blank=False, description=None, **kwargs):
+    """A drop-down of a fixed code → label mapping."""
+    pairs = ([("", "")] if blank else []) + list(choices.items())
+    return SelectField(label, choices=pairs, widget=Select2Widget(), description=description, **kwargs)
+
+
+class AjaxPickerWidget:
+    def __init__(self, endpoint, placeholder):
+        self.endpoint = endpoint
+        self.placeholder = placeholder
+
+    def __call__(self, field, **kwargs):
+        current = field.data
+        option = Markup('<option value="{}" selected>{}</option>').format(current.id, str(current)) if current else ""
+        return Markup('<select id="{id}" name="{name}" class="form-control ml-ajax-picker" data-url="{url}" '
+                      'data-placeholder="{ph}" style="width:100%"><option value=""></option>{opt}</select>').format(
+            id=field.id, name=field.name, url=url_for(self.endpoint), ph=escape(str(self.placeholder)), opt=option)
+
+
+class AjaxModelField(Field):
+    """Holds a model instance; the form posts its id. ``allowed(row)`` decides whether the
+    current user may pick that row (data scope), so a forged id cannot reach another branch."""
+
+    def __init__(self, label=None, validators=None, model=None, endpoint=None, placeholder="",
+                 allowed=None, **kwargs):
+        super().__init__(label, validators, widget=AjaxPickerWidget(endpoint, placeholder), **kwargs)
+        self.model = model
+        self.allowed = allowed
+        self._invalid = False
+
+    def process_formdata(self, valuelist):
+        self._invalid = False
+        value = (valuelist or [""])[0]
+        if not value:
+            self.data = None
+            return
+        try:
+            row = db.session.get(self.model, int(value))
+        except (TypeError, ValueError):
+            row = None
+        if row is None or (self.allowed is not None and not self.allowed(row)):
+            self.data = None
+            self._invalid = True
+        else:
+            self.data = row
+
+    def pre_validate(self, form):
+        if self._invalid:
+            raise ValidationError("所选记录不存在或无权访问，请重新搜索选择")
+
+    def _value(self):
+        return str(self.data.id) if self.data else ""
