@@ -59,6 +59,9 @@ def demo_load(password):
         click.echo(f"演示用户 / demo user  {username:<12} {pwd:<16} {','.join(roles)}")
     path = os.path.join(current_app.instance_path, "demo_logins.txt")
     click.echo(f"演示账号与密码保存在 / demo logins are in {path}")
+    from app.services.demo import load_demo_customers
+
+    click.echo(f"演示客户 / demo customers created: {load_demo_customers()}")
 
 
 @click.command("schedule")

@@ -56,7 +56,8 @@ ROLES = {
     "LoanOfficer": _COMMON + [
         (r"(Customer|Visit|FieldInvestigation|Related|Intermediary).*", NO_DELETE),
         (r"(Blacklist|Bank|Counterparty).*", READ),
-        (r"(Loan|Guarantor|Collateral|LoanFee|LoanGrant).*", ALL),
+        (r"(Loan(?!Product)|Guarantor|Collateral).*", ALL),
+        (r"LoanProductView", READ),
         (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
         (r"(PostLoan|Contract).*", ALL),
         (r"(DictItem|LprRate)View", READ),

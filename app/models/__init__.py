@@ -8,3 +8,7 @@ from .customer import (  # noqa: F401
     Bank, BlacklistEntry, Counterparty, Customer, CustomerVisit, FieldInvestigation, Intermediary,
     MaterialRequirement, RelatedParty, RelatedPerson, VisitFollowUp,
 )
+from .product import LoanProduct, ProductFee, ProductLtv  # noqa: F401
+from .loan import (  # noqa: F401
+    Collateral, Guarantor, Installment, Loan, LoanFee, LoanGrant, LoanStatusChange,
+)

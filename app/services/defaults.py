@@ -147,3 +147,25 @@ POSITIONS = [
     ("loan_officer", "客户经理"), ("risk_reviewer", "风控专员"), ("approver", "审批人"),
     ("general_manager", "总经理"), ("finance", "财务"), ("archivist", "档案管理员"),
 ]
+
+# 贷款产品 seeded by init when missing (by code). Rates are annual %, terms in the product's unit.
+PRODUCTS = [
+    {"code": "GRJYD", "name": "个人经营贷", "methods": "equal_installment,equal_principal", "period": "month",
+     "interest_by_days": False, "min_amount": "10000", "max_amount": "1000000", "min_term": 3, "max_term": 36,
+     "min_rate": "8", "max_rate": "18", "day_basis": 360, "guarantee_required": False, "fixed_day_allowed": True,
+     "description": "面向个体经营者和小微企业主的经营周转贷款，等额本息或等额本金按月还款。",
+     "fees": [("review_fee", "percent", "0.5", "at_disbursement", "income")],
+     "ltv": [("house", "70"), ("vehicle", "50")]},
+    {"code": "QYLDZJ", "name": "企业流动资金贷", "methods": "monthly_interest,quarterly_interest", "period": "month",
+     "interest_by_days": False, "min_amount": "100000", "max_amount": "5000000", "min_term": 3, "max_term": 24,
+     "min_rate": "8", "max_rate": "15", "day_basis": 360, "guarantee_required": True, "fixed_day_allowed": True,
+     "description": "企业短期流动资金贷款，按月或按季付息、到期还本，须提供担保。",
+     "fees": [("review_fee", "fixed", "2000", "at_disbursement", "income")],
+     "ltv": [("house", "70"), ("equipment", "40")]},
+    {"code": "DQQGD", "name": "短期过桥贷", "methods": "bullet", "period": "day", "interest_by_days": True,
+     "min_amount": "50000", "max_amount": "3000000", "min_term": 7, "max_term": 180, "min_rate": "10",
+     "max_rate": "18", "day_basis": 360, "guarantee_required": True, "fixed_day_allowed": False,
+     "description": "短期过桥资金，按实际天数计息，到期一次还本付息。",
+     "fees": [("service_fee", "percent", "0.3", "at_disbursement", "income")],
+     "ltv": [("house", "60")]},
+]

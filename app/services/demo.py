@@ -52,3 +52,49 @@ def load_demo(password=None):
                 fh.write(f"{username}\t{pwd}\t{','.join(roles)}\n")
         os.chmod(path, 0o600)
     return created
+
+
+from app.domain.identity import complete_credit_code as _code, complete_id_number as _id  # noqa: E402
+
+
+# kind, name, identifier body, mobile, officer, extra fields
+CUSTOMERS = [
+    ("person", "张伟", "11010519850612123", "13901010001", "officer_bj",
+     {"address": "北京市朝阳区望京街道 1 号", "marital_status": "married", "education": "bachelor",
+      "spouse_name": "刘洋", "employer": "北京某科技有限公司", "job_title": "部门经理", "years_employed": 6,
+      "monthly_income": "25000", "owns_house": True, "house_value": "3200000", "source": "walk_in",
+      "bank_name": "中国工商银行北京望京支行", "bank_account_name": "张伟", "bank_account_no": "6222020200112233445"}),
+    ("person", "李娜", "31011519900305234", "13801020002", "officer_sh",
+     {"address": "上海市浦东新区张江路 8 号", "marital_status": "single", "education": "master",
+      "employer": "上海某贸易公司", "monthly_income": "18000", "source": "referral"}),
+    ("company", "北京示例商贸有限公司", "91110105MA01ABCD1", "13901010003", "officer_bj",
+     {"legal_rep_name": "王强", "registered_capital": "5000000", "industry": "F", "address": "北京市海淀区中关村大街 27 号",
+      "business_scope": "日用百货、五金交电的批发与零售", "employees": 35, "annual_revenue": "28000000",
+      "contact_name": "王强", "source": "marketing"}),
+    ("sole_trader", "陈刚", "11010819780923456", "13901010004", "officer_bj",
+     {"business_name": "北京市海淀区陈记餐馆", "credit_code": _code("92110108MA0XY1234"), "industry": "H",
+      "business_address": "北京市海淀区学院路 18 号", "address": "北京市海淀区学院路 18 号", "source": "walk_in"}),
+]
+
+
+def load_demo_customers():
+    """A few customers of every kind, created through the customer service (validated)."""
+    from app.models import AppUser, Customer
+    from app.services import customers
+    from app.services.setup import act_as_system
+
+    actor = act_as_system()
+    created = 0
+    for kind, name, body, mobile, officer_name, extra in CUSTOMERS:
+        identifier = _code(body) if kind == "company" else _id(body)
+        column = Customer.credit_code if kind == "company" else Customer.id_number
+        if db.session.execute(select(Customer.id).where(column == identifier)).first():
+            continue
+        officer = db.session.execute(select(AppUser).where(AppUser.username == officer_name)).scalar_one()
+        customer = Customer(kind=kind, name=name, mobile=mobile, officer=officer, status="active", **extra)
+        setattr(customer, column.key, identifier)
+        customers.prepare(customer, actor)
+        db.session.add(customer)
+        db.session.commit()
+        created += 1
+    return created

@@ -5,7 +5,7 @@ A user sees their own branch and the branches below it; a role holding the permi
 admin chooses) sees every branch. Views declare ``base_filters = scope_filters()``;
 services call ``apply_scope``. Both end in the same query condition.
 """
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import select
 
@@ -44,7 +44,8 @@ def sees_all_branches(user):
 def visible_branch_ids(user=None):
     """None when the user sees every branch, else the list of branch ids they see."""
     if user is None:
-        user = g.get("user") if has_request_context() else None
+        # In the CLI and jobs the actor is g.user too (see setup.act_as_system).
+        user = g.get("user") if has_app_context() else None
     cache = g.setdefault("_scope_cache", {}) if has_request_context() else {}
     key = getattr(user, "id", None)
     if key in cache:

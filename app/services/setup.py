@@ -4,6 +4,7 @@ Idempotent: run twice, it adds only what is missing and never overwrites an admi
 Order matters (ARCHITECTURE.md): the schema comes from Alembic first, then FAB's roles and
 permissions are created on the existing tables.
 """
+from decimal import Decimal
 import secrets
 import string
 
@@ -12,7 +13,9 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AppUser, DictItem, DictType, LprRate, MaterialRequirement, Position, Setting
+from app.models import (
+    DictItem, DictType, LoanProduct, LprRate, MaterialRequirement, Position, ProductFee, ProductLtv, Setting,
+)
 from app.security import ROLE_NAMES
 from app.services import defaults
 
@@ -63,6 +66,19 @@ def seed_reference_data():
     for code, name in defaults.POSITIONS:
         if code not in have_pos:
             db.session.add(Position(code=code, name=name))
+    # Loan products: only those whose code is missing (an admin's edits stay).
+    have_products = set(db.session.execute(select(LoanProduct.code)).scalars())
+    for spec in defaults.PRODUCTS:
+        if spec["code"] in have_products:
+            continue
+        fields = {k: v for k, v in spec.items() if k not in ("fees", "ltv")}
+        product = LoanProduct(**fields)
+        for fee_type, basis, value, timing, account in spec["fees"]:
+            product.fees.append(ProductFee(fee_type=fee_type, basis=basis, value=Decimal(value), timing=timing,
+                                           account=account))
+        for collateral_type, pct in spec["ltv"]:
+            product.ltv_limits.append(ProductLtv(collateral_type=collateral_type, max_ltv_pct=Decimal(pct)))
+        db.session.add(product)
     # Materials checklists: only for a kind that has none yet (an admin's edits stay).
     kinds_with_list = set(db.session.execute(select(MaterialRequirement.customer_kind)).scalars())
     for kind, doc_types in defaults.MATERIALS.items():

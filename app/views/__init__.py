@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 # (category name, label, icon): the name is the key an admin's menu override uses.
 CATEGORIES = [
     ("Customers", _l("Customer management"), "fa-address-book"),
+    ("Loans", _l("Loan business"), "fa-money"),
     ("Partners", _l("Partners"), "fa-handshake-o"),
     ("Tools", _l("Business tools"), "fa-calculator"),
     ("Organization", _l("Organisation"), "fa-sitemap"),
@@ -18,7 +19,12 @@ def register_views(appbuilder):
         CustomerCompanyView, CustomerPersonView, CustomerSoleTraderView, CustomerView, MaterialRequirementView,
         RelatedPartyView, RelatedPersonView,
     )
+    from .loans import (
+        CollateralView, GuarantorView, LoanClosedView, LoanFeeView, LoanGrantView, LoanHistoryView, LoanMineView,
+        LoanNewView, LoanReturnedView, LoanView,
+    )
     from .partners import BankView, CounterpartyView, IntermediaryView
+    from .products import LoanProductView, ProductFeeView, ProductLtvView
     from .visits import CustomerVisitView, FieldInvestigationView, VisitFollowUpView
     from .tools import ScheduleApi, ScheduleCalculatorView
     from .org import BranchView, DepartmentView, PositionView
@@ -38,7 +44,9 @@ def register_views(appbuilder):
     add(CustomerSoleTraderView, "Sole trader customers", label=_l("Sole trader customers"), icon="fa-shopping-bag",
         category="Customers")
     add(CustomerView, "All customers", label=_l("All customers"), icon="fa-search", category="Customers")
-    # helpers: register customer import here
+    from .customer_import import CustomerImportView
+
+    add(CustomerImportView, "Customer import", label=_l("Import customers"), icon="fa-upload", category="Customers")
     add(CustomerVisitView, "Customer visits", label=_l("Customer visits"), icon="fa-street-view", category="Customers")
     add(VisitFollowUpView, "Follow-ups", label=_l("Follow-ups"), icon="fa-comments", category="Customers")
     add(FieldInvestigationView, "Field investigations", label=_l("Field investigations"), icon="fa-map-marker",
@@ -48,11 +56,23 @@ def register_views(appbuilder):
     add(BlacklistEntryView, "Blacklist", label=_l("Blacklist"), icon="fa-ban", category="Customers")
     add(MaterialRequirementView, "Materials checklist settings", label=_l("Materials checklist settings"),
         icon="fa-check-square-o", category="Customers")
+    add(LoanView, "All loans", label=_l("All loans"), icon="fa-list", category="Loans")
+    add(LoanNewView, "New loan", label=_l("New loan"), icon="fa-plus-circle", category="Loans")
+    add(LoanMineView, "My loans", label=_l("My loans"), icon="fa-user", category="Loans")
+    add(LoanReturnedView, "Returned loans", label=_l("Returned and rejected loans"), icon="fa-undo", category="Loans")
+    add(LoanHistoryView, "Historical loans", label=_l("Historical loans"), icon="fa-archive", category="Loans")
+    add(LoanClosedView, "Closed loans", label=_l("Closed loans"), icon="fa-check-circle", category="Loans")
+    add(LoanGrantView, "Loan access grants", label=_l("Loan access grants"), icon="fa-key", category="Loans")
+    add(LoanProductView, "Loan products", label=_l("Loan products"), icon="fa-cubes", category="Loans")
+    for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView):
+        appbuilder.add_view_no_menu(view)
     add(BankView, "Partner banks", label=_l("Partner banks"), icon="fa-university", category="Partners")
     add(IntermediaryView, "Intermediaries", label=_l("Intermediaries"), icon="fa-user-secret", category="Partners")
     add(CounterpartyView, "Other counterparties", label=_l("Other counterparties"), icon="fa-briefcase",
         category="Partners")
-    # helpers: register customer APIs here
+    from .customer_api import BankApi, CustomerApi, IntermediaryApi
+    for api in (CustomerApi, BankApi, IntermediaryApi):
+        appbuilder.add_api(api)
 
     appbuilder.add_view(ScheduleCalculatorView, "Schedule calculator", label=_l("Repayment schedule calculator"),
                         icon="fa-calculator", category="Tools")

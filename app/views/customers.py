@@ -9,8 +9,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, IntegerField
-from wtforms.validators import Optional
+from wtforms.validators import InputRequired, Optional
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -21,8 +20,14 @@ from app.services import dictionaries, excel, settings
 from app.services import visits as visit_service
 from app.services.scope import can_see_branch, customer_scope_filters, scope_filters, visible_branch_ids
 from app.views.base import AppInterface, CheckedModelView, xlsx_download
-from app.views.widgets import AjaxModelField, ChoiceField, DictSelectField
+from app.views.widgets import AjaxModelField, ChoiceField, CountField, DictSelectField, MoneyField
 
+# Marked with * on each kind's form (the service checks them again, with reasons).
+REQUIRED = {
+    "person": ["name", "id_number", "mobile"],
+    "company": ["name", "credit_code", "legal_rep_name"],
+    "sole_trader": ["name", "id_number", "mobile", "business_name", "credit_code"],
+}
 EDIT_ENDPOINTS = {"person": "CustomerPersonView.edit", "company": "CustomerCompanyView.edit",
                   "sole_trader": "CustomerSoleTraderView.edit"}
 
@@ -93,10 +98,6 @@ def _officer_choices():
     return ids
 
 
-def _money(label):
-    return DecimalField(label, places=2, validators=[Optional()])
-
-
 def _form_fields():
     return {
         "source": DictSelectField(LABELS["source"], "customer_source"),
@@ -104,15 +105,15 @@ def _form_fields():
         "marital_status": DictSelectField(LABELS["marital_status"], "marital_status"),
         "industry": DictSelectField(LABELS["industry"], "industry"),
         "status": ChoiceField(LABELS["status"], CUSTOMER_STATUSES),
-        "dependants": IntegerField(LABELS["dependants"], validators=[Optional()]),
-        "years_employed": IntegerField(LABELS["years_employed"], validators=[Optional()]),
-        "employees": IntegerField(LABELS["employees"], validators=[Optional()]),
-        "family_annual_income": _money(LABELS["family_annual_income"]),
-        "house_value": _money(LABELS["house_value"]),
-        "car_value": _money(LABELS["car_value"]),
-        "monthly_income": _money(LABELS["monthly_income"]),
-        "registered_capital": _money(LABELS["registered_capital"]),
-        "annual_revenue": _money(LABELS["annual_revenue"]),
+        "dependants": CountField(LABELS["dependants"]),
+        "years_employed": CountField(LABELS["years_employed"]),
+        "employees": CountField(LABELS["employees"]),
+        "family_annual_income": MoneyField(LABELS["family_annual_income"]),
+        "house_value": MoneyField(LABELS["house_value"]),
+        "car_value": MoneyField(LABELS["car_value"]),
+        "monthly_income": MoneyField(LABELS["monthly_income"]),
+        "registered_capital": MoneyField(LABELS["registered_capital"]),
+        "annual_revenue": MoneyField(LABELS["annual_revenue"]),
     }
 
 
@@ -147,6 +148,7 @@ class CustomerView(CustomerProfileMixin, CheckedModelView):
     order_columns = ["customer_no", "name", "created_at"]
     base_order = ("created_at", "desc")
     list_template = "microloan/list.html"
+    formatters_columns = {"created_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""}
     extra_args = {"list_tools": [
         (_l("Export to Excel"), "CustomerView.export", "can_export", "CustomerView", True),
         (_l("Import from Excel"), "CustomerImportView.index", "can_import", "CustomerImportView", False),
@@ -205,6 +207,7 @@ class _CustomerKindView(CustomerProfileMixin, CheckedModelView):
                       "is_blacklisted", "created_at"]
     order_columns = ["customer_no", "name", "created_at"]
     base_order = ("created_at", "desc")
+    formatters_columns = {"created_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""}
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "officer": [["branch_id", FilterInFunction, _officer_choices]],
     }
@@ -214,6 +217,7 @@ class _CustomerKindView(CustomerProfileMixin, CheckedModelView):
         self.add_fieldsets = self.edit_fieldsets = FIELDSETS[self.kind]
         self.add_columns = self.edit_columns = [f for _title, spec in FIELDSETS[self.kind] for f in spec["fields"]]
         self.add_form_extra_fields = self.edit_form_extra_fields = _form_fields()
+        self.validators_columns = {name: [InputRequired(message="请填写此项")] for name in REQUIRED[self.kind]}
         super().__init__(**kwargs)
 
     # -- checks: the form (input kept, errors under fields), then the service again ----

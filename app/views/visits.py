@@ -4,8 +4,6 @@ from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField
-from wtforms.validators import Optional
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -17,7 +15,7 @@ from app.services import visits as visit_service
 from app.services.scope import scope_filters
 from app.views.base import AppInterface, CheckedModelView
 from app.views.customers import EDIT_ENDPOINTS, _officer_choices, customer_picker
-from app.views.widgets import ChoiceField, DictSelectField
+from app.views.widgets import ChoiceField, DictSelectField, MoneyField
 
 _OFFICER_FILTER = [["branch_id", FilterInFunction, _officer_choices]]
 
@@ -97,7 +95,7 @@ class CustomerVisitView(CheckedModelView):
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": ChoiceField(_l("Customer type"), CUSTOMER_KINDS),
         "purpose": DictSelectField(_l("Loan purpose"), "loan_purpose"),
-        "amount_wanted": DecimalField(_l("Amount wanted (yuan)"), places=2, validators=[Optional()]),
+        "amount_wanted": MoneyField(_l("Amount wanted (yuan)")),
     }
 
     def pre_add(self, item):

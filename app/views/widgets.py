@@ -4,11 +4,11 @@ A picker never loads a whole table: it renders only the current choice and asks 
 endpoint (JSON ``{"results": [{"id", "text"}]}``) as the user types.
 """
 from flask import url_for
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2ManyWidget, Select2Widget
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from wtforms import Field, SelectField
-from wtforms.validators import ValidationError
+from wtforms import DecimalField, Field, IntegerField, SelectField, SelectMultipleField
+from wtforms.validators import Optional, ValidationError
 
 from app.extensions import db
 from app.models import DictItem, DictType
@@ -23,16 +23,27 @@ def dict_choices(dict_code, blank=True):
     return choices
 
 
-def DictSelectField(label, dict_code, description=None, blank=True, **kwargs):
+def DictSelectField(label, dict_code, description="", blank=True, **kwargs):
     """A drop-down of one dictionary's active items; stores the item code."""
     return SelectField(label, choices=dict_choices(dict_code, blank), widget=Select2Widget(),
                        description=description, validate_choice=False, **kwargs)
 
 
-def ChoiceField(label, choices, blank=False, description=None, **kwargs):
+def ChoiceField(label, choices, blank=False, description="", **kwargs):
     """A drop-down of a fixed code → label mapping."""
     pairs = ([("", "")] if blank else []) + list(choices.items())
     return SelectField(label, choices=pairs, widget=Select2Widget(), description=description, **kwargs)
+
+
+def MoneyField(label, description="", **kwargs):
+    """An optional amount in yuan, two decimals, in FAB's text input style."""
+    return DecimalField(label, places=2, validators=[Optional()], widget=BS3TextFieldWidget(),
+                        description=description, **kwargs)
+
+
+def CountField(label, description="", **kwargs):
+    return IntegerField(label, validators=[Optional()], widget=BS3TextFieldWidget(), description=description,
+                        **kwargs)
 
 
 class AjaxPickerWidget:
@@ -81,3 +92,18 @@ class AjaxModelField(Field):
 
     def _value(self):
         return str(self.data.id) if self.data else ""
+
+
+class CommaListField(SelectMultipleField):
+    """Several codes from a fixed list, stored in one column as "a,b,c"."""
+
+    def __init__(self, label=None, validators=None, choices=None, **kwargs):
+        super().__init__(label, validators, choices=list(choices.items()), widget=Select2ManyWidget(), **kwargs)
+
+    def process_data(self, value):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        super().process_data(value)
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, ",".join(self.data or []))
