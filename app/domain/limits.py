@@ -13,9 +13,15 @@ def _yuan(value):
     return f"{round_money(value):,.2f} 元"
 
 
+def _pct(value):
+    """A percentage without trailing zeros: 70.0000 → 70, 12.50 → 12.5."""
+    text = f"{Decimal(value).normalize():f}"
+    return text
+
+
 def check_range(value, low, high, label, field, unit=""):
     if value < low or value > high:
-        raise DomainError(f"{label} {value}{unit} 超出产品允许范围 {low}{unit}–{high}{unit}", field)
+        raise DomainError(f"{label} {_pct(value)}{unit} 超出产品允许范围 {_pct(low)}{unit}–{_pct(high)}{unit}", field)
 
 
 def ltv_pct(amount, appraised_value):
@@ -32,7 +38,7 @@ def check_ltv(amount, collaterals):
         return
     capacity = sum((round_money(value * max_pct / HUNDRED) for _n, _t, value, max_pct in collaterals), ZERO)
     if amount > capacity:
-        parts = "；".join(f"{name}（{label}）评估价值 {_yuan(value)} × 最高抵押率 {max_pct}%"
+        parts = "；".join(f"{name}（{label}）评估价值 {_yuan(value)} × 最高抵押率 {_pct(max_pct)}%"
                          for name, label, value, max_pct in collaterals)
         total_value = sum((value for _n, _t, value, _m in collaterals), ZERO)
         raise DomainError(
@@ -47,7 +53,7 @@ def check_concentration(amount, borrower_outstanding, related_outstanding, net_a
     if borrower_total > single_cap:
         raise DomainError(
             f"超过单户集中度限额：该借款人贷款余额 {_yuan(borrower_outstanding)} + 本笔 {_yuan(amount)} = "
-            f"{_yuan(borrower_total)}，超过上年末净资产 {_yuan(net_assets)} 的 {single_pct}%（{_yuan(single_cap)}）",
+            f"{_yuan(borrower_total)}，超过上年末净资产 {_yuan(net_assets)} 的 {_pct(single_pct)}%（{_yuan(single_cap)}）",
             "amount")
     group_cap = round_money(net_assets * related_pct / HUNDRED)
     group_total = borrower_total + related_outstanding
@@ -55,7 +61,7 @@ def check_concentration(amount, borrower_outstanding, related_outstanding, net_a
         raise DomainError(
             f"超过关联方集中度限额：借款人及其关联方贷款余额 {_yuan(borrower_outstanding + related_outstanding)} + "
             f"本笔 {_yuan(amount)} = {_yuan(group_total)}，超过上年末净资产 {_yuan(net_assets)} 的 "
-            f"{related_pct}%（{_yuan(group_cap)}）", "amount")
+            f"{_pct(related_pct)}%（{_yuan(group_cap)}）", "amount")
 
 
 def fee_amount(basis, value, principal):
@@ -73,9 +79,9 @@ def check_rate_cap(cost_rate, cap_pct, lpr_1y, lpr_multiple):
     """Hard stop above the cap; returns a warning text above lpr_multiple × LPR, else None."""
     if cost_rate > cap_pct:
         raise DomainError(
-            f"综合年化成本 {cost_rate}% 超过上限 {cap_pct}%，不能提交；请降低利率或费用", "annual_rate")
+            f"综合年化成本 {cost_rate}% 超过上限 {_pct(cap_pct)}%，不能提交；请降低利率或费用", "annual_rate")
     if lpr_1y is not None:
         line = round_money(lpr_1y * lpr_multiple)
         if cost_rate > line:
-            return f"综合年化成本 {cost_rate}% 超过一年期 LPR {lpr_1y}% 的 {lpr_multiple} 倍（{line}%）"
+            return f"综合年化成本 {cost_rate}% 超过一年期 LPR {_pct(lpr_1y)}% 的 {_pct(lpr_multiple)} 倍（{line}%）"
     return None

@@ -16,11 +16,11 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import xlsxwriter
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -32,6 +32,8 @@ from app.services.excel import Column, write_workbook
 from app.services.scope import can_see_branch
 
 MAX_ROWS = 10_000
+MAX_AMOUNT = Decimal(10) ** 16  # Numeric(18, 2)
+MAX_BLANK_ROWS = 10_000  # a sheet formatted down to row 1,048,576 is refused, not read for minutes
 DATA_SHEET = "客户信息"
 HELP_SHEET = "填写说明"
 ALL_KINDS = ("person", "company", "sole_trader")
@@ -296,6 +298,9 @@ def read_rows(data):
                 else:
                     values[key] = _cell_text(value)
             if not any(v not in (None, "") for v in values.values()):
+                if row_no - header_row - len(rows) > MAX_BLANK_ROWS:
+                    raise DomainError(f"文件中的空行超过 {MAX_BLANK_ROWS:,} 行（可能整张表设置了格式），"
+                                      "请删除数据下方多余的行后重新导入", "file")
                 continue
             rows.append((row_no, values))
             if len(rows) > MAX_ROWS:
@@ -374,10 +379,14 @@ def _parse(row_no, raw, lookups, errors):
                 errors.append(_error(row_no, column.key, value,
                                      f"{column.header}“{value}”不在可选值中，可选：{lookups.allowed[column.key]}"))
             values[column.key] = code
-        elif column.key == "monthly_income" and isinstance(value, str):
-            values[column.key] = re.sub(r"[,，\s]|元$", "", value)
-        elif column.key == "monthly_income" and isinstance(value, float):
-            values[column.key] = Decimal(repr(value))
+        elif _too_long(column.key, value):
+            errors.append(_error(row_no, column.key, value,
+                                 f"{column.header}过长：最多 {_too_long(column.key, value)} 个字，现为 {len(value)} 个字"))
+            values[column.key] = None
+        elif column.key == "monthly_income":
+            values[column.key] = amount = _amount(value)
+            if isinstance(amount, Decimal) and abs(amount) >= MAX_AMOUNT:
+                errors.append(_error(row_no, column.key, value, f"{column.header}“{value}”过大，请核对金额（单位：元）"))
         else:
             values[column.key] = value
     username = raw.get("officer")
@@ -396,6 +405,25 @@ def _parse(row_no, raw, lookups, errors):
     else:
         values["officer"] = lookups.user
     return kind, values
+
+
+def _amount(value):
+    """A Decimal from a number or from text such as "8,000元"; text that is not a number is
+    passed on as it is, for ``customers.check`` to refuse with its own message."""
+    if isinstance(value, (int, float)):
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    text = re.sub(r"[,，\s]|元$", "", str(value))
+    try:
+        return Decimal(text) if text.replace(".", "", 1).lstrip("-").isdigit() else text
+    except InvalidOperation:
+        return text
+
+
+def _too_long(key, value):
+    """The column's length limit when a text value exceeds it (PostgreSQL would refuse the row)."""
+    column = Customer.__table__.columns.get(key)
+    length = getattr(getattr(column, "type", None), "length", None)
+    return length if length and isinstance(value, str) and len(value) > length else None
 
 
 def _identifiers(kind, values):
@@ -485,6 +513,9 @@ def _insert(row_no, raw, kind, values, user):
         savepoint.rollback()
         return [_error(row_no, None, None, "与已登记的客户重复（身份证号、统一社会信用代码或客户编号），"
                                            "可能刚由他人录入，请核对后重试")]
+    except DataError:
+        savepoint.rollback()
+        return [_error(row_no, None, None, "有数据超出数据库允许的长度或范围（如金额过大），请核对本行")]
     savepoint.commit()
     # Keep the session small: numbering's ORM UPDATE scans every object in the session, so
     # a thousand imported customers kept there would make each next row slower.

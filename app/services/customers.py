@@ -71,7 +71,8 @@ def check(values, kind, customer_id=None):
     clean["name"] = _require(values, "name", "企业名称" if kind == "company" else "客户姓名")
     if kind in PERSON_KINDS:
         clean["id_number"] = identity.normalize_id_number(values.get("id_number"))
-        identity.check_id_matches(clean["id_number"], _text(values, "gender"), values.get("birth_date"))
+        # Gender and birth date are read off the ID number, never typed (so they cannot
+        # contradict it, and correcting the ID number corrects them).
         clean["gender"] = identity.gender_of(clean["id_number"])
         clean["birth_date"] = identity.birth_date_of(clean["id_number"])
         if identity.age_on(clean["id_number"], today) < 18:

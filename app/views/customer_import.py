@@ -83,7 +83,6 @@ class CustomerImportView(BaseView):
                 result.file_name = upload.filename
                 if result.errors:
                     report_token = save_report(result, g.user.id)
-                flash(result.summary, "success" if not result.failed else "warning")
         return self.render_template(
             "microloan/customer_import.html", title=_l("Import customers"), result=result,
             report_token=report_token, mode=mode, max_rows=MAX_ROWS,

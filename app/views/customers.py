@@ -5,10 +5,12 @@ add/edit view per kind with its own fieldsets, so each kind gets the form it nee
 """
 from flask import abort, g, jsonify, redirect, request, url_for
 from flask_appbuilder import expose
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import lazy_gettext as _l
+from wtforms import StringField
 from wtforms.validators import InputRequired, Optional
 
 from app.domain.errors import DomainError
@@ -216,7 +218,13 @@ class _CustomerKindView(CustomerProfileMixin, CheckedModelView):
         self.base_filters = scope_filters() + [["kind", FilterEqual, self.kind]]
         self.add_fieldsets = self.edit_fieldsets = FIELDSETS[self.kind]
         self.add_columns = self.edit_columns = [f for _title, spec in FIELDSETS[self.kind] for f in spec["fields"]]
-        self.add_form_extra_fields = self.edit_form_extra_fields = _form_fields()
+        fields = _form_fields()
+        # Plain text fields: FAB's own "unique" check would say only "already exists"; the
+        # service names the existing customer instead.
+        for name in ("id_number", "credit_code"):
+            required = [InputRequired(message="请填写此项")] if name in REQUIRED[self.kind] else [Optional()]
+            fields[name] = StringField(LABELS[name], validators=required, widget=BS3TextFieldWidget())
+        self.add_form_extra_fields = self.edit_form_extra_fields = fields
         self.validators_columns = {name: [InputRequired(message="请填写此项")] for name in REQUIRED[self.kind]}
         super().__init__(**kwargs)
 

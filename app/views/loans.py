@@ -140,8 +140,8 @@ def _products_json():
     return json.dumps({str(p.id): {
         "methods": p.method_list, "period": p.period, "interest_by_days": p.interest_by_days,
         "day_basis": p.day_basis, "rounding": p.rounding, "min_amount": str(p.min_amount),
-        "max_amount": str(p.max_amount), "min_term": p.min_term, "max_term": p.max_term, "min_rate": str(p.min_rate),
-        "max_rate": str(p.max_rate), "fixed_day_allowed": p.fixed_day_allowed,
+        "max_amount": str(p.max_amount), "min_term": p.min_term, "max_term": p.max_term, "min_rate": f"{p.min_rate.normalize():f}",
+        "max_rate": f"{p.max_rate.normalize():f}", "fixed_day_allowed": p.fixed_day_allowed,
         "fees": [{"basis": f.basis, "value": str(f.value), "timing": f.timing} for f in p.fees],
     } for p in rows}, ensure_ascii=False)
 

@@ -8,7 +8,7 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2ManyWidget,
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import DecimalField, Field, IntegerField, SelectField, SelectMultipleField
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Optional, StopValidation
 
 from app.extensions import db
 from app.models import DictItem, DictType
@@ -88,7 +88,7 @@ class AjaxModelField(Field):
 
     def pre_validate(self, form):
         if self._invalid:
-            raise ValidationError("所选记录不存在或无权访问，请重新搜索选择")
+            raise StopValidation("所选记录不存在或无权访问，请重新搜索选择")
 
     def _value(self):
         return str(self.data.id) if self.data else ""
