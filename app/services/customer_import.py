@@ -63,7 +63,7 @@ COLUMNS = [
                  "11 位大陆手机号；企业为联系电话，可不填", "13800138000"),
     ImportColumn("统一社会信用代码", "credit_code", 22, ("company", "sole_trader"), ("company", "sole_trader"),
                  "18 位，见营业执照；个体工商户填营业执照号（统一社会信用代码）；不能与已有客户重复",
-                 "91110108MA01ABCD1X"),
+                 "91110108MA01ABCD1E"),
     ImportColumn("字号（个体工商户名称）", "business_name", 22, ("sole_trader",), ("sole_trader",),
                  "个体工商户营业执照上的名称", "张三小吃店"),
     ImportColumn("法定代表人", "legal_rep_name", 12, ("company",), ("company",), "企业的法定代表人姓名", "李四"),
@@ -385,7 +385,9 @@ def _parse(row_no, raw, lookups, errors):
             values[column.key] = None
         elif column.key == "monthly_income":
             values[column.key] = amount = _amount(value)
-            if isinstance(amount, Decimal) and abs(amount) >= MAX_AMOUNT:
+            if amount is None:
+                errors.append(_error(row_no, column.key, value, f"{column.header}“{value}”不是有效的数字"))
+            elif abs(amount) >= MAX_AMOUNT:
                 errors.append(_error(row_no, column.key, value, f"{column.header}“{value}”过大，请核对金额（单位：元）"))
         else:
             values[column.key] = value
@@ -408,15 +410,15 @@ def _parse(row_no, raw, lookups, errors):
 
 
 def _amount(value):
-    """A Decimal from a number or from text such as "8,000元"; text that is not a number is
-    passed on as it is, for ``customers.check`` to refuse with its own message."""
-    if isinstance(value, (int, float)):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    """A finite Decimal from a number or from text such as "8,000元"; None if it is not one."""
+    if isinstance(value, float):
+        value = repr(value)
     text = re.sub(r"[,，\s]|元$", "", str(value))
     try:
-        return Decimal(text) if text.replace(".", "", 1).lstrip("-").isdigit() else text
+        number = Decimal(text)
     except InvalidOperation:
-        return text
+        return None
+    return number if number.is_finite() else None
 
 
 def _too_long(key, value):

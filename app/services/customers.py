@@ -112,6 +112,8 @@ def check(values, kind, customer_id=None):
             number = Decimal(str(value))
         except InvalidOperation:
             raise DomainError(f"{label}“{value}”不是有效的数字", key)
+        if not number.is_finite() or number >= Decimal("1e15"):
+            raise DomainError(f"{label}“{value}”不是有效的金额或数量", key)
         if number < 0:
             raise DomainError(f"{label}不能为负数", key)
         clean[key] = number.quantize(Decimal("0.01")) if key in _MONEY_FIELDS else int(number)
@@ -126,6 +128,11 @@ def check(values, kind, customer_id=None):
     email = _text(values, "email")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise DomainError(f"电子邮箱“{email}”格式不正确", "email")
+    for column in Customer.__table__.columns:
+        limit = getattr(column.type, "length", None)
+        value = clean.get(column.key)
+        if limit and isinstance(value, str) and len(value) > limit:
+            raise DomainError(f"内容过长：最多 {limit} 个字符，现为 {len(value)} 个（“{value[:20]}…”）", column.key)
     officer = values.get("officer")
     if officer is not None:
         if not getattr(officer, "branch_id", None):

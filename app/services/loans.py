@@ -8,6 +8,7 @@ the same transaction.
 from datetime import datetime
 from decimal import Decimal
 
+from flask import g
 from sqlalchemy import func, or_, select
 
 from app.domain.cost import schedule_cost_rate
@@ -50,7 +51,7 @@ def check_terms(loan):
         raise DomainError(f"贷款产品“{product.name}”已停用，请选择其他产品", "product")
     if loan.customer is None:
         raise DomainError("请选择借款客户", "customer")
-    if not can_see_branch(loan.customer.branch_id):
+    if not can_see_branch(loan.customer.branch_id) and not (loan.id and can_handle(loan, g.get("user"))):
         raise DomainError("只能为本机构的客户办理贷款", "customer")
     if loan.customer.status != "active":
         raise DomainError(f"客户“{loan.customer.name}”已停用，不能办理贷款", "customer")
@@ -95,7 +96,7 @@ def check_terms(loan):
 
 
 # -- draft -----------------------------------------------------------------------------
-def save_draft(loan, user):
+def save_draft(loan, user, product_changed=False):
     """Validate a new or edited draft, number it, copy the product's fees and rebuild the
     schedule and cost. The caller commits (FAB's datamodel does, for forms)."""
     if loan.id and loan.status not in EDITABLE_STATUSES:
@@ -111,6 +112,8 @@ def save_draft(loan, user):
         db.session.add(loan)
         db.session.flush()
         record_status(loan, None, "draft", user, "新建项目")
+    if product_changed:
+        loan.fees.clear()
     if not loan.fees:
         for fee in loan.product.fees:
             loan.fees.append(LoanFee(fee_type=fee.fee_type, basis=fee.basis, value=fee.value, timing=fee.timing,
@@ -213,7 +216,7 @@ def max_ltv(product, collateral_type):
 
 def check_cost(loan):
     if loan.cost_rate is None:
-        return None
+        raise DomainError("无法计算综合年化成本（请检查利率、期限和费用），不能提交", "annual_rate")
     lpr = settings.lpr_on(loan.start_date)
     return check_rate_cap(Decimal(loan.cost_rate), Decimal(settings.get("rate_cap_pct")),
                           Decimal(lpr.rate_1y) if lpr else None, Decimal(settings.get("lpr_warning_multiple")))

@@ -40,7 +40,8 @@ def _checked_form(form_class, view):
             except DomainError as exc:
                 field = self._fields.get(exc.field or "")
                 if field is not None:
-                    field.errors = list(field.errors) + [exc.message]
+                    # FAB's field template runs errors through gettext's %-formatting.
+                    field.errors = list(field.errors) + [exc.message.replace("%", "%%")]
                 else:
                     flash(exc.message, "danger")
                 return False

@@ -9,6 +9,7 @@ from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select
 from wtforms import DateField, IntegerField
 from wtforms.validators import InputRequired, Optional
@@ -146,6 +147,15 @@ def _products_json():
     } for p in rows}, ensure_ascii=False)
 
 
+def _customer_allowed(customer):
+    """Customers of the user's branches, or the customer of a loan the user may handle."""
+    if loans.can_see_branch(customer.branch_id):
+        return True
+    pk = (request.view_args or {}).get("pk")
+    loan = db.session.get(Loan, int(pk)) if pk else None
+    return loan is not None and loan.customer_id == customer.id and loans.can_handle(loan, g.user)
+
+
 class LoanView(_LoanQueryView):
     """所有项目 and 新建项目: every loan in scope; drafts are created and edited here."""
 
@@ -167,7 +177,7 @@ class LoanView(_LoanQueryView):
             "customer": AjaxModelField(
                 _l("Customer"), validators=[InputRequired(message="请选择借款客户")], model=Customer,
                 endpoint="CustomerView.search", placeholder=_l("Type a name, ID number or mobile"),
-                allowed=lambda c: loans.can_see_branch(c.branch_id)),
+                allowed=_customer_allowed),
             "amount": MoneyField(_l("Amount (yuan)")),
             "term": CountField(_l("Term")),
             "annual_rate": MoneyField(_l("Annual rate (%)")),
@@ -199,6 +209,7 @@ class LoanView(_LoanQueryView):
 
     def check_form(self, form, pk):
         loan = Loan()
+        existing = None
         if pk:
             existing = self.datamodel.get(pk, self._base_filters)
             if existing is None:
@@ -206,7 +217,10 @@ class LoanView(_LoanQueryView):
             if not existing.is_editable:
                 raise DomainError(f"项目当前状态为“{existing.status_label}”，不能修改")
         for key in self.add_columns:
-            setattr(loan, key, form._fields[key].data) if key != "guarantee_types" else None
+            if key != "guarantee_types":
+                setattr(loan, key, form._fields[key].data)
+        if existing is not None:  # a grantee who may handle it passes the branch check
+            loan.id, loan.officer_id, loan.branch_id = existing.id, existing.officer_id, existing.branch_id
         loan.guarantee_types = ",".join(form.guarantee_types.data or [])
         try:
             loans.check_terms(loan)
@@ -218,9 +232,11 @@ class LoanView(_LoanQueryView):
         loans.save_draft(item, g.user)
 
     def pre_update(self, item):
+        # Read before any query: autoflush would clear the attribute history.
+        product_changed = sa_inspect(item).attrs.product.history.has_changes()
         if not loans.can_handle(item, g.user):
             raise DomainError("只有项目的客户经理或被授权办理的用户可以修改")
-        loans.save_draft(item, g.user)
+        loans.save_draft(item, g.user, product_changed=product_changed)
 
     def post_add_redirect(self):
         return redirect(url_for("LoanView.list"))
