@@ -1,6 +1,7 @@
 """项目办理 screens: the new-loan form with a live schedule, the loan page, guarantors,
 collateral and fees, submission, the queries and project grants."""
 import json
+from types import SimpleNamespace
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -260,6 +261,18 @@ class LoanView(_LoanQueryView):
             files=attachment_service.for_owner("loan", loan.id), can_handle=loans.can_handle(loan, g.user),
             totals=loan_parts.totals(loan))
 
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        """A loan in approval or later is changed only through change requests, never here."""
+        loan = self._get_loan(pk)
+        if not loan.is_editable:
+            flash(f"项目 {loan.loan_no} 当前状态为“{loan.status_label}”，不能修改；如需变更请走变更流程", "warning")
+            return redirect(url_for("LoanView.show", pk=loan.id))
+        if not loans.can_handle(loan, g.user):
+            abort(403)
+        return super().edit(pk)
+
     @expose("/search")
     @has_access
     @permission_name("list")
@@ -298,6 +311,22 @@ class LoanNewView(BaseView):
         return redirect(url_for("LoanView.add", **request.args))
 
 
+def _form_values(view, model, form, pk):
+    """The record as the form would save it, as a plain object: the checks can read and
+    normalise it without adding anything to the session (no half-saved rows)."""
+    values = {column.key: None for column in model.__table__.columns}
+    if pk:
+        existing = view.datamodel.get(pk, view._base_filters)
+        if existing is None:
+            raise DomainError("记录不存在或无权访问")
+        values.update({key: getattr(existing, key) for key in list(values)})
+        for name in ("loan", "customer", "user"):
+            if hasattr(existing, name):
+                values[name] = getattr(existing, name)
+    values.update({key: field.data for key, field in form._fields.items()})
+    return SimpleNamespace(**values)
+
+
 def _loan_part_view(model, title, labels, columns, extra_fields, check):
     """A guarantor / collateral / fee list that is edited from the loan page only."""
 
@@ -313,6 +342,9 @@ def _loan_part_view(model, title, labels, columns, extra_fields, check):
         add_columns = edit_columns = show_columns = ["loan"] + columns
         search_columns = [c for c in columns[:3]]
         add_form_extra_fields = edit_form_extra_fields = extra_fields
+
+        def check_form(self, form, pk):
+            check(_form_values(self, model, form, pk), g.user)
 
         def pre_add(self, item):
             check(item, g.user)
@@ -407,6 +439,10 @@ class LoanGrantView(CheckedModelView):
             _l("Loan"), validators=[InputRequired(message="请选择项目")], model=Loan, endpoint="LoanView.search",
             placeholder=_l("Type a loan number or customer name"), allowed=lambda loan: loans.can_see(loan)))
         super().__init__(**kwargs)
+
+    def check_form(self, form, pk):
+        with db.session.no_autoflush:
+            loans.check_grant(_form_values(self, LoanGrant, form, pk), g.user)
 
     def pre_add(self, item):
         loans.check_grant(item, g.user)
