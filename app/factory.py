@@ -6,6 +6,7 @@ from flask import Flask, flash, g, redirect, request, url_for
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
 
 from config import CONFIGS
 
@@ -31,6 +32,9 @@ def create_app(config_name=None, **overrides):
     audit.install()
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            _use_sqlite_transactions(engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
     mail.init_app(app)
 
@@ -47,6 +51,27 @@ def create_app(config_name=None, **overrides):
     register_cli(app)
     _install_request_hooks(app)
     return app
+
+
+def _use_sqlite_transactions(engine):
+    """Let SQLAlchemy, not Python's sqlite3 driver, open and close SQLite transactions.
+
+    The driver only emits BEGIN before INSERT/UPDATE/DELETE and never before a SAVEPOINT,
+    so a SAVEPOINT could become the outer transaction and its RELEASE commit for good; it
+    also commits before DDL. SQLAlchemy's documented recipe for pysqlite: switch the driver's
+    own transaction handling off and emit BEGIN whenever SQLAlchemy starts a transaction.
+    Other databases (PostgreSQL) are left alone.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _emit_begin(conn):
+        conn.exec_driver_sql("BEGIN")
 
 
 def _protect_forms(app, appbuilder):

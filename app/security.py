@@ -57,7 +57,7 @@ ROLES = {
         (r"(Customer|Visit|FieldInvestigation|Related|Intermediary).*", NO_DELETE),
         (r"(Blacklist|Bank|Counterparty).*", READ),
         (r"(Loan(?!Product)|Guarantor|Collateral).*", ALL),
-        (r"LoanProductView", READ),
+        (r"LoanProduct(View|Api)", READ),
         (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
         (r"(PostLoan|Contract).*", ALL),
         (r"(DictItem|LprRate)View", READ),
@@ -65,19 +65,22 @@ ROLES = {
     "RiskReviewer": _COMMON + [
         (r"(Customer|Loan|Guarantor|Collateral|Visit|FieldInvestigation|Related).*", READ),
         (r"Blacklist.*", ALL),
-        (r"(Workflow|Approval|Todo).*", ALL),
+        (r"(Approval|Todo).*", ALL),
+        (r"Workflow.*", READ),
         (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue).*", ALL),
         (r"(DictItem|LprRate)View", READ),
     ],
     "Approver": _COMMON + [
-        (r"(Workflow|Approval|Todo).*", ALL),
+        (r"(Approval|Todo).*", ALL),
+        (r"Workflow.*", READ),
         (r"(Customer|Loan|Guarantor|Collateral|CreditRating|CreditLine|PostLoan|Report|Dashboard).*", READ),
         (r"(DictItem|LprRate)View", READ),
     ],
     "Finance": _COMMON + [
         (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
         (r"(Bank|Counterparty).*", ALL),
-        (r"(Workflow|Approval|Todo).*", ALL),
+        (r"(Approval|Todo).*", ALL),
+        (r"Workflow.*", READ),
         (r"(Customer|Loan|Report|Dashboard).*", READ),
         (r"(DictItem|LprRate)View", READ),
     ],
@@ -85,6 +88,8 @@ ROLES = {
         (r"(Customer|Loan|Report|Dashboard|Voucher|Ledger|FundAccount|CreditLine|Classification|Provision).*", READ),
         (r"(AuditLog|DictItem|Branch|Department|Position|LprRate|Setting)View", READ),
         (SCOPE_VIEW, SCOPE_PERMISSION),
+        # A manager may be made a committee voter or a step's approver by an admin.
+        (r"(Approval|Todo).*", r"can_act|can_todo"),
     ],
     "Archivist": _COMMON + [
         (r"Archive.*", ALL),

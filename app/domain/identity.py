@@ -107,3 +107,14 @@ def complete_id_number(first17):
 def complete_credit_code(first17):
     """The 18-character credit code for 17 given characters (no I, O, Z, S, V)."""
     return first17 + uscc.calc_check_digit(first17)
+
+
+def normalize_identifier(value, field="identifier"):
+    """An ID number or a credit code, validated as whichever it looks like (17 leading digits
+    make it an ID number)."""
+    text = re.sub(r"\s", "", str(value or "")).upper()
+    if not text:
+        raise DomainError("请填写身份证号或统一社会信用代码", field)
+    if text[:17].isdigit():
+        return normalize_id_number(text, field)
+    return normalize_credit_code(text, field)

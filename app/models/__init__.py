@@ -12,3 +12,6 @@ from .product import LoanProduct, ProductFee, ProductLtv  # noqa: F401
 from .loan import (  # noqa: F401
     Collateral, Guarantor, Installment, Loan, LoanFee, LoanGrant, LoanStatusChange,
 )
+from .workflow import (  # noqa: F401
+    ApprovalRecord, Notification, Workflow, WorkflowInstance, WorkflowStep, WorkflowTask,
+)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import relationship
 
 LOAN_STATUSES = {
     "draft": "草稿", "in_approval": "审批中", "returned": "已退回", "rejected": "已否决",
-    "approved": "已批准", "contracted": "已签合同", "disbursing": "放款审批中", "active": "在贷",
+    "approved": "已批准", "contracted": "已签合同", "disbursing": "放款审批中", "ready_to_disburse": "待放款",
+    "active": "在贷",
     "settled": "已结清", "written_off": "已核销", "closed": "已结案",
 }
 EDITABLE_STATUSES = ("draft", "returned")

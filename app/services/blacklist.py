@@ -14,12 +14,7 @@ from app.services import settings
 
 def normalize_identifier(value):
     """An ID number or a credit code, validated by whichever it looks like."""
-    text = (value or "").strip().upper()
-    if not text:
-        raise DomainError("请填写身份证号或统一社会信用代码", "identifier")
-    if text[:17].isdigit():
-        return identity.normalize_id_number(text, "identifier")
-    return identity.normalize_credit_code(text, "identifier")
+    return identity.normalize_identifier(value)
 
 
 def check_entry(entry, user):

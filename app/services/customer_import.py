@@ -437,20 +437,6 @@ def _identifiers(kind, values):
     return found
 
 
-def _begin_outer_transaction():
-    """Make sure a real transaction is open before the first SAVEPOINT.
-
-    Python's sqlite3 driver only opens a transaction before INSERT/UPDATE/DELETE; a SAVEPOINT
-    issued first would itself become the outer transaction and its RELEASE would commit the
-    row for good, defeating the rollback of an "all or nothing" import.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN")
-
-
 def import_customers(data, user, all_or_nothing=False):
     """Import the customers of an .xlsx file (the template's layout); returns an ImportResult.
 
@@ -464,7 +450,6 @@ def import_customers(data, user, all_or_nothing=False):
     lookups = _Lookups(user)
     seen = {}  # (key, normalised value) → first row number
     try:
-        _begin_outer_transaction()
         for row_no, raw in rows:
             errors = []
             kind, values = _parse(row_no, raw, lookups, errors)

@@ -139,6 +139,9 @@ def check(values, kind, customer_id=None):
             raise DomainError(f"客户经理“{officer}”未设置所属机构，请先在用户管理中设置", "officer")
         if not can_see_branch(officer.branch_id):
             raise DomainError(f"客户经理“{officer}”不在您的管辖机构内", "officer")
+    intermediary = values.get("intermediary")
+    if intermediary is not None and intermediary.branch_id and not can_see_branch(intermediary.branch_id):
+        raise DomainError(f"中介“{intermediary.name}”不属于您的管辖机构", "intermediary")
     return clean
 
 
@@ -149,6 +152,7 @@ def values_of(customer):
     """A customer's column values and officer as a mapping for ``check``."""
     values = {key: getattr(customer, key) for key in COLUMNS}
     values["officer"] = customer.officer
+    values["intermediary"] = customer.intermediary
     return values
 
 

@@ -169,3 +169,16 @@ PRODUCTS = [
      "fees": [("service_fee", "percent", "0.3", "at_disbursement", "income")],
      "ltv": [("house", "60")]},
 ]
+
+# 审批流程 seeded by init when a business type has none: (type, name, [step]); a step is
+# (name, role code, condition (field, op, value) or None, opinion required, time limit hours).
+WORKFLOWS = [
+    ("loan_application", "贷款审批流程", [
+        ("风控审查", "RiskReviewer", None, True, 24),
+        ("总经理审批", "Approver", ("amount", ">=", "300000"), True, 48),
+    ]),
+    ("disbursement", "放款审批流程", [
+        ("财务放款", "Finance", None, False, 24),
+        ("放款复核", "Approver", None, False, 24),
+    ]),
+]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     DictItem, DictType, LoanProduct, LprRate, MaterialRequirement, Position, ProductFee, ProductLtv, Setting,
+    Workflow, WorkflowStep,
 )
 from app.security import ROLE_NAMES
 from app.services import defaults
@@ -79,6 +80,20 @@ def seed_reference_data():
         for collateral_type, pct in spec["ltv"]:
             product.ltv_limits.append(ProductLtv(collateral_type=collateral_type, max_ltv_pct=Decimal(pct)))
         db.session.add(product)
+    # Approval flows: only for a business type that has none (an admin's design stays).
+    have_flows = set(db.session.execute(select(Workflow.business_type)).scalars())
+    for business_type, name, steps in defaults.WORKFLOWS:
+        if business_type in have_flows:
+            continue
+        definition = Workflow(business_type=business_type, name=name, version=1, is_active=True)
+        for order, (step_name, role_code, condition, opinion, hours) in enumerate(steps):
+            role = current_app.appbuilder.sm.find_role(ROLE_NAMES[role_code])
+            field, op, value = condition or (None, None, None)
+            definition.steps.append(WorkflowStep(
+                seq=(order + 1) * 10, name=step_name, actor_kind="role", role_id=role.id if role else None,
+                condition_field=field, condition_op=op, condition_value=value, opinion_required=opinion,
+                time_limit_hours=hours))
+        db.session.add(definition)
     # Materials checklists: only for a kind that has none yet (an admin's edits stay).
     kinds_with_list = set(db.session.execute(select(MaterialRequirement.customer_kind)).scalars())
     for kind, doc_types in defaults.MATERIALS.items():

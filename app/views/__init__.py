@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 CATEGORIES = [
     ("Customers", _l("Customer management"), "fa-address-book"),
     ("Loans", _l("Loan business"), "fa-money"),
+    ("Approvals", _l("Approvals"), "fa-check-square-o"),
     ("Partners", _l("Partners"), "fa-handshake-o"),
     ("Tools", _l("Business tools"), "fa-calculator"),
     ("Organization", _l("Organisation"), "fa-sitemap"),
@@ -20,11 +21,14 @@ def register_views(appbuilder):
         RelatedPartyView, RelatedPersonView,
     )
     from .loans import (
-        CollateralView, GuarantorView, LoanClosedView, LoanFeeView, LoanGrantView, LoanHistoryView, LoanMineView,
+        CollateralView, DisbursementRequestView, GuarantorView, LoanClosedView, LoanFeeView, LoanGrantView,
+        LoanHistoryView, LoanMineView,
         LoanNewView, LoanReturnedView, LoanView,
     )
     from .partners import BankView, CounterpartyView, IntermediaryView
     from .products import LoanProductView, ProductFeeView, ProductLtvView
+    from .workflow import ApprovalView, TodoView, WorkflowStepView, WorkflowView
+    from app.services import loan_approval  # noqa: F401  (registers the loan approval flows)
     from .visits import CustomerVisitView, FieldInvestigationView, VisitFollowUpView
     from .tools import ScheduleApi, ScheduleCalculatorView
     from .org import BranchView, DepartmentView, PositionView
@@ -64,7 +68,10 @@ def register_views(appbuilder):
     add(LoanClosedView, "Closed loans", label=_l("Closed loans"), icon="fa-check-circle", category="Loans")
     add(LoanGrantView, "Loan access grants", label=_l("Loan access grants"), icon="fa-key", category="Loans")
     add(LoanProductView, "Loan products", label=_l("Loan products"), icon="fa-cubes", category="Loans")
-    for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView):
+    add(TodoView, "To-do", label=_l("My to-do list"), icon="fa-tasks", category="Approvals")
+    add(WorkflowView, "Workflows", label=_l("Workflows"), icon="fa-sitemap", category="Approvals")
+    for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView, WorkflowStepView,
+                 ApprovalView, DisbursementRequestView):
         appbuilder.add_view_no_menu(view)
     add(BankView, "Partner banks", label=_l("Partner banks"), icon="fa-university", category="Partners")
     add(IntermediaryView, "Intermediaries", label=_l("Intermediaries"), icon="fa-user-secret", category="Partners")
@@ -73,6 +80,9 @@ def register_views(appbuilder):
     from .customer_api import BankApi, CustomerApi, IntermediaryApi
     for api in (CustomerApi, BankApi, IntermediaryApi):
         appbuilder.add_api(api)
+    from .loan_api import LoanApi, LoanProductApi
+    appbuilder.add_api(LoanProductApi)
+    appbuilder.add_api(LoanApi)
 
     appbuilder.add_view(ScheduleCalculatorView, "Schedule calculator", label=_l("Repayment schedule calculator"),
                         icon="fa-calculator", category="Tools")

@@ -20,7 +20,7 @@ from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_babel import lazy_gettext as _l
 from marshmallow.validate import OneOf, Range
 
-from app.domain import identity
+from app.services import partners
 from app.domain.errors import DomainError
 from app.models import Bank, Customer, Intermediary
 from app.models.customer import CUSTOMER_KINDS, CUSTOMER_STATUSES
@@ -158,9 +158,6 @@ class CustomerApi(DomainErrorApi):
         # (an UPDATE with a duplicate ID number would fail as an IntegrityError).
         with self.datamodel.session.no_autoflush:
             customer_service.prepare(item, user)
-            intermediary = item.intermediary
-            if intermediary is not None and intermediary.branch_id and not can_see_branch(intermediary.branch_id):
-                raise DomainError(f"中介“{intermediary.name}”不属于您的管辖机构", "intermediary")
 
     def pre_add(self, item):
         self._prepare(item)
@@ -233,18 +230,6 @@ class IntermediaryApi(DomainErrorApi):
     }
 
     def pre_add(self, item):
-        # The same rules as IntermediaryView.pre_add (app/views/partners.py), plus the
-        # data scope: the branch defaults to the caller's and must be one they see.
-        if not (item.name or "").strip():
-            raise DomainError("请填写中介名称", "name")
-        item.name = item.name.strip()
-        if item.identifier:
-            text = item.identifier.strip().upper()
-            item.identifier = (identity.normalize_id_number(text, "identifier") if text[:17].isdigit()
-                               else identity.normalize_credit_code(text, "identifier"))
-        if item.branch is None:
-            item.branch = _acting_user().branch
-        if item.branch is None or not can_see_branch(item.branch.id):
-            raise DomainError("只能为本机构登记中介", "branch")
+        partners.check_intermediary(item, _acting_user())
 
     pre_update = pre_add

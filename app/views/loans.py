@@ -26,7 +26,8 @@ from app.models.loan import (
 from app.models.product import FEE_ACCOUNTS, FEE_BASES, FEE_TIMINGS, LoanProduct
 from app.services import attachments as attachment_service
 from app.services import dictionaries, excel, loans, settings
-from app.services import loan_parts
+from app.services import loan_approval, loan_parts
+from app.services import workflow as workflow_service
 from app.views.base import AppInterface, CheckedModelView, xlsx_download
 from app.views.customers import _officer_choices, customer_picker
 from app.views.widgets import AjaxModelField, ChoiceField, CommaListField, CountField, DictSelectField, MoneyField
@@ -164,7 +165,7 @@ class LoanView(_LoanQueryView):
     show_title = _l("Loan details")
     add_title = _l("New loan")
     edit_title = _l("Edit loan")
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export", "can_submit"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export", "can_submit", "can_contract"]
     add_columns = edit_columns = ["customer", "product", "amount", "term", "annual_rate", "method", "start_date",
                                   "fixed_day", "purpose", "guarantee_types", "officer", "intermediary", "remarks"]
     add_template = edit_template = "microloan/loan_form.html"
@@ -259,7 +260,23 @@ class LoanView(_LoanQueryView):
             collateral_label=lambda code: dictionaries.label_of("collateral_type", code),
             fee_bases=FEE_BASES, fee_timings=FEE_TIMINGS, fee_accounts=FEE_ACCOUNTS,
             files=attachment_service.for_owner("loan", loan.id), can_handle=loans.can_handle(loan, g.user),
-            totals=loan_parts.totals(loan))
+            totals=loan_parts.totals(loan),
+            approval=workflow_service.panel("loan_application", loan.id, g.user),
+            disbursement_approval=workflow_service.panel("disbursement", loan.id, g.user))
+
+    @expose("/contract_signed/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("contract")
+    def contract_signed(self, pk):
+        """合同已签: confirmed by hand until the contracts issue generates the documents."""
+        loan = self._get_loan(pk)
+        try:
+            loan_approval.confirm_contract_signed(loan, g.user)
+            flash(f"项目 {loan.loan_no} 已确认签订合同，可发起放款审批", "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        return redirect(url_for("LoanView.show", pk=pk))
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
@@ -295,6 +312,27 @@ class LoanView(_LoanQueryView):
             flash(f"项目 {loan.loan_no} 已提交审批", "success")
             if warning:
                 flash(f"提示：{warning}", "warning")
+        return redirect(url_for("LoanView.show", pk=pk))
+
+
+class DisbursementRequestView(BaseView):
+    """发起放款审批 (finance): starts the disbursement flow of a signed loan."""
+
+    route_base = "/disbursement"
+
+    @expose("/request/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("request")
+    def request_approval(self, pk):
+        loan = db.session.get(Loan, pk)
+        if loan is None or not loans.can_see(loan, g.user):
+            abort(404)
+        try:
+            loan_approval.request_disbursement(loan, g.user, request.form.get("opinion"))
+            flash(f"项目 {loan.loan_no} 已发起放款审批", "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
         return redirect(url_for("LoanView.show", pk=pk))
 
 

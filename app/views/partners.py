@@ -3,9 +3,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
-from app.domain import identity
-from app.domain.errors import DomainError
+from flask import g
+
 from app.models import Bank, Counterparty, Intermediary
+from app.services import partners
 from app.services.scope import scope_filters
 from app.views.base import AppInterface, AppModelView
 
@@ -43,16 +44,7 @@ class IntermediaryView(AppModelView):
     }
 
     def pre_add(self, item):
-        if item.identifier:
-            text = item.identifier.strip().upper()
-            item.identifier = (identity.normalize_id_number(text, "identifier") if text[:17].isdigit()
-                               else identity.normalize_credit_code(text, "identifier"))
-        if item.branch is None:
-            from flask import g
-
-            item.branch_id = g.user.branch_id
-        if not (item.name or "").strip():
-            raise DomainError("请填写中介名称", "name")
+        partners.check_intermediary(item, g.user)
 
     pre_update = pre_add
 
@@ -69,7 +61,6 @@ class CounterpartyView(AppModelView):
     search_columns = ["name", "category", "contact_name", "is_active"]
 
     def pre_add(self, item):
-        if item.credit_code:
-            item.credit_code = identity.normalize_credit_code(item.credit_code)
+        partners.check_counterparty(item)
 
     pre_update = pre_add
