@@ -59,7 +59,8 @@ ROLES = {
         (r"(Loan(?!Product)|Guarantor|Collateral).*", ALL),
         (r"LoanProduct(View|Api)", READ),
         (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
-        (r"(PostLoan|Contract).*", ALL),
+        (r"(PostLoan|ContractDocument).*", ALL),
+        (r"ContractTemplateView", r"can_list|can_show|can_placeholders"),
         (r"(DictItem|LprRate)View", READ),
     ],
     "RiskReviewer": _COMMON + [
@@ -78,7 +79,7 @@ ROLES = {
     ],
     "Finance": _COMMON + [
         (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
-        (r"(Bank|Counterparty).*", ALL),
+        (r"(Bank|Counterparty|ContractDocument).*", ALL),
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),
         (r"(Customer|Loan|Report|Dashboard).*", READ),

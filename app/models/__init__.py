@@ -15,3 +15,4 @@ from .loan import (  # noqa: F401
 from .workflow import (  # noqa: F401
     ApprovalRecord, Notification, Workflow, WorkflowInstance, WorkflowStep, WorkflowTask,
 )
+from .contract import ContractTemplate, GeneratedDocument  # noqa: F401

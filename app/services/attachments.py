@@ -10,6 +10,8 @@ import uuid
 
 import filetype
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -64,8 +66,9 @@ def check_content(name, data):
     return ext
 
 
-def save(file_name, data, owner_type, owner_id, user, doc_type=None, branch_id=None, remarks=None):
-    """Validate and store one upload; returns the committed Attachment."""
+def save(file_name, data, owner_type, owner_id, user, doc_type=None, branch_id=None, remarks=None, commit=True):
+    """Validate and store one upload; returns the Attachment, committed unless ``commit`` is
+    False (then the caller's transaction decides, and the file goes if it rolls back)."""
     name = clean_name(file_name)
     if not name:
         raise DomainError("请选择要上传的文件", "file")
@@ -86,12 +89,35 @@ def save(file_name, data, owner_type, owner_id, user, doc_type=None, branch_id=N
     )
     try:
         db.session.add(attachment)
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
+            _remove_file_on_rollback(path)
     except Exception:
         db.session.rollback()
         os.remove(path)  # nothing half-saved: no file without its row
         raise
     return attachment
+
+
+def _remove_file_on_rollback(path):
+    """The file of an uncommitted row goes away if the caller's transaction rolls back."""
+    db.session().info.setdefault("pending_files", []).append(path)
+
+
+@event.listens_for(Session, "after_commit")
+def _files_committed(session):
+    session.info.pop("pending_files", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _files_rolled_back(session, previous_transaction):
+    if previous_transaction.nested:
+        return  # a savepoint: the outer transaction may still commit
+    for path in session.info.pop("pending_files", []):
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def path_of(attachment):

@@ -6,7 +6,7 @@ from app.domain import workflow as flow
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.loan import Loan
-from app.services import loans, workflow
+from app.services import contracts, loans, workflow
 from app.services.scope import can_see_branch
 
 # Called with (loan, user) when the disbursement approval ends approved; the servicing
@@ -44,11 +44,14 @@ def _set_status(loan, status, user, comment):
 def _application_finished(loan, status, user, opinion):
     target = {flow.APPROVED: "approved", flow.RETURNED: "returned", flow.REJECTED: "rejected"}[status]
     _set_status(loan, target, user, f"贷款审批{flow.STATUS_LABELS[status]}" + (f"：{opinion}" if opinion else ""))
+    if status == flow.APPROVED:
+        contracts.generate_stage(loan, "approval", user)  # 借款合同, 保证/抵押/质押合同, 还款计划表
 
 
 def _disbursement_finished(loan, status, user, opinion):
     if status == flow.APPROVED:
         _set_status(loan, "ready_to_disburse", user, "放款审批通过" + (f"：{opinion}" if opinion else ""))
+        contracts.generate_stage(loan, "disbursement", user)  # 借据, 放款单
         for hook in DISBURSEMENT_READY_HOOKS:
             hook(loan, user)
     elif status == flow.RETURNED:

@@ -14,7 +14,14 @@ from app.models import NumberSequence
 
 
 def next_number(prefix, on, width=4):
+    """``prefix`` + yyyymmdd + a counter that restarts every day, e.g. KH202611280001."""
     day = f"{on:%Y%m%d}"
+    return f"{prefix}{day}{next_value(prefix, day):0{width}d}"
+
+
+def next_value(prefix, key):
+    """The next value of the counter (prefix, key), starting at 1 (key: a day, a year …)."""
+    day = key
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.session.execute(insert(NumberSequence).values(prefix=prefix, day=day, value=0)
                        .on_conflict_do_nothing(index_elements=["prefix", "day"]))
@@ -24,4 +31,4 @@ def next_number(prefix, on, width=4):
         .values(value=NumberSequence.value + 1)
         .returning(NumberSequence.value)
     ).scalar_one()
-    return f"{prefix}{day}{value:0{width}d}"
+    return value

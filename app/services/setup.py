@@ -18,7 +18,7 @@ from app.models import (
     Workflow, WorkflowStep,
 )
 from app.security import ROLE_NAMES
-from app.services import defaults
+from app.services import contracts, defaults
 
 SYSTEM_USERNAME = "system"
 
@@ -94,6 +94,7 @@ def seed_reference_data():
                 condition_field=field, condition_op=op, condition_value=value, opinion_required=opinion,
                 time_limit_hours=hours))
         db.session.add(definition)
+    contracts.seed_builtin_templates()
     # Materials checklists: only for a kind that has none yet (an admin's edits stay).
     kinds_with_list = set(db.session.execute(select(MaterialRequirement.customer_kind)).scalars())
     for kind, doc_types in defaults.MATERIALS.items():

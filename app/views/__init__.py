@@ -28,6 +28,7 @@ def register_views(appbuilder):
     from .partners import BankView, CounterpartyView, IntermediaryView
     from .products import LoanProductView, ProductFeeView, ProductLtvView
     from .workflow import ApprovalView, TodoView, WorkflowStepView, WorkflowView
+    from .contracts import ContractDocumentView, ContractTemplateView
     from app.services import loan_approval  # noqa: F401  (registers the loan approval flows)
     from .visits import CustomerVisitView, FieldInvestigationView, VisitFollowUpView
     from .tools import ScheduleApi, ScheduleCalculatorView
@@ -70,8 +71,10 @@ def register_views(appbuilder):
     add(LoanProductView, "Loan products", label=_l("Loan products"), icon="fa-cubes", category="Loans")
     add(TodoView, "To-do", label=_l("My to-do list"), icon="fa-tasks", category="Approvals")
     add(WorkflowView, "Workflows", label=_l("Workflows"), icon="fa-sitemap", category="Approvals")
+    add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
+        category="Loans")
     for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView, WorkflowStepView,
-                 ApprovalView, DisbursementRequestView):
+                 ApprovalView, DisbursementRequestView, ContractDocumentView):
         appbuilder.add_view_no_menu(view)
     add(BankView, "Partner banks", label=_l("Partner banks"), icon="fa-university", category="Partners")
     add(IntermediaryView, "Intermediaries", label=_l("Intermediaries"), icon="fa-user-secret", category="Partners")

@@ -26,7 +26,8 @@ from app.models.loan import (
 from app.models.product import FEE_ACCOUNTS, FEE_BASES, FEE_TIMINGS, LoanProduct
 from app.services import attachments as attachment_service
 from app.services import dictionaries, excel, loans, settings
-from app.services import loan_approval, loan_parts
+from app.models.contract import DOC_TYPES
+from app.services import contracts, loan_approval, loan_parts
 from app.services import workflow as workflow_service
 from app.views.base import AppInterface, CheckedModelView, xlsx_download
 from app.views.customers import _officer_choices, customer_picker
@@ -262,6 +263,7 @@ class LoanView(_LoanQueryView):
             files=attachment_service.for_owner("loan", loan.id), can_handle=loans.can_handle(loan, g.user),
             totals=loan_parts.totals(loan),
             approval=workflow_service.panel("loan_application", loan.id, g.user),
+            documents=contracts.documents_of(loan), doc_types=DOC_TYPES, pdf_available=contracts.pdf_available(),
             disbursement_approval=workflow_service.panel("disbursement", loan.id, g.user))
 
     @expose("/contract_signed/<int:pk>", methods=["POST"])
