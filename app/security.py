@@ -78,7 +78,8 @@ ROLES = {
         (r"(DictItem|LprRate)View", READ),
     ],
     "Finance": _COMMON + [
-        (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
+        (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger(?!AccountView)|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
+        (r"LedgerAccountView", READ),
         (r"(Bank|Counterparty|ContractDocument).*", ALL),
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),

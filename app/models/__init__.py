@@ -16,3 +16,5 @@ from .workflow import (  # noqa: F401
     ApprovalRecord, Notification, Workflow, WorkflowInstance, WorkflowStep, WorkflowTask,
 )
 from .contract import ContractTemplate, GeneratedDocument  # noqa: F401
+from .finance import FundAccount, JournalLine, LedgerAccount, Voucher  # noqa: F401
+from .servicing import Disbursement  # noqa: F401

@@ -51,7 +51,6 @@ def _application_finished(loan, status, user, opinion):
 def _disbursement_finished(loan, status, user, opinion):
     if status == flow.APPROVED:
         _set_status(loan, "ready_to_disburse", user, "放款审批通过" + (f"：{opinion}" if opinion else ""))
-        contracts.generate_stage(loan, "disbursement", user)  # 借据, 放款单
         for hook in DISBURSEMENT_READY_HOOKS:
             hook(loan, user)
     elif status == flow.RETURNED:

@@ -18,7 +18,7 @@ from app.models import (
     Workflow, WorkflowStep,
 )
 from app.security import ROLE_NAMES
-from app.services import contracts, defaults
+from app.services import contracts, defaults, ledger
 
 SYSTEM_USERNAME = "system"
 
@@ -95,6 +95,7 @@ def seed_reference_data():
                 time_limit_hours=hours))
         db.session.add(definition)
     contracts.seed_builtin_templates()
+    ledger.seed_chart()
     # Materials checklists: only for a kind that has none yet (an admin's edits stay).
     kinds_with_list = set(db.session.execute(select(MaterialRequirement.customer_kind)).scalars())
     for kind, doc_types in defaults.MATERIALS.items():

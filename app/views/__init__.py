@@ -6,6 +6,7 @@ CATEGORIES = [
     ("Customers", _l("Customer management"), "fa-address-book"),
     ("Loans", _l("Loan business"), "fa-money"),
     ("Approvals", _l("Approvals"), "fa-check-square-o"),
+    ("Finance", _l("Finance"), "fa-cny"),
     ("Partners", _l("Partners"), "fa-handshake-o"),
     ("Tools", _l("Business tools"), "fa-calculator"),
     ("Organization", _l("Organisation"), "fa-sitemap"),
@@ -71,6 +72,8 @@ def register_views(appbuilder):
     add(LoanProductView, "Loan products", label=_l("Loan products"), icon="fa-cubes", category="Loans")
     add(TodoView, "To-do", label=_l("My to-do list"), icon="fa-tasks", category="Approvals")
     add(WorkflowView, "Workflows", label=_l("Workflows"), icon="fa-sitemap", category="Approvals")
+    from .finance import register_views as register_finance_views
+    register_finance_views(appbuilder)
     add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
         category="Loans")
     for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView, WorkflowStepView,

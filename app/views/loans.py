@@ -338,6 +338,47 @@ class DisbursementRequestView(BaseView):
         return redirect(url_for("LoanView.show", pk=pk))
 
 
+    @expose("/pay/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("pay")
+    def pay(self, pk):
+        """放款: finance records the payout of an approved loan."""
+        from datetime import date as _date
+
+        from app.models.finance import FundAccount
+        from app.services import disbursement, ledger
+
+        loan = db.session.get(Loan, pk)
+        if loan is None or not loans.can_see(loan, g.user):
+            abort(404)
+        accounts = db.session.execute(select(FundAccount).where(
+            FundAccount.is_active.is_(True), FundAccount.kind.in_(("cash", "bank"))).order_by(FundAccount.id)).scalars().all()
+        form = request.form
+        if request.method == "POST":
+            try:
+                fund = db.session.get(FundAccount, form.get("fund_account", type=int) or 0)
+                try:
+                    on = _date.fromisoformat(form.get("disbursed_on", ""))
+                except ValueError:
+                    raise DomainError("放款日期格式应为 YYYY-MM-DD", "disbursed_on")
+                disbursement.disburse(loan.id, g.user, fund, on, form.get("receiving_bank"),
+                                      form.get("receiving_account_name"), form.get("receiving_account_no"))
+            except DomainError as exc:
+                db.session.rollback()
+                flash(f"放款未完成：{exc.message}", "danger")
+            else:
+                flash(f"项目 {loan.loan_no} 已放款 {loan.amount:,.2f} 元", "success")
+                return redirect(url_for("LoanView.show", pk=pk))
+        customer = loan.customer
+        values = {"disbursed_on": form.get("disbursed_on") or settings.business_date().isoformat(),
+                  "receiving_bank": form.get("receiving_bank", customer.bank_name or ""),
+                  "receiving_account_name": form.get("receiving_account_name", customer.bank_account_name or customer.name),
+                  "receiving_account_no": form.get("receiving_account_no", customer.bank_account_no or ""),
+                  "fund_account": form.get("fund_account", type=int)}
+        return self.render_template("microloan/disbursement_pay.html", title=_l("Disburse"), loan=loan,
+                                    accounts=[(a, ledger.fund_balance(a)) for a in accounts], values=values)
+
+
 class LoanNewView(BaseView):
     """新建项目 menu entry: opens the new-loan form (a menu needs a view of its own)."""
 
