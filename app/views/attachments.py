@@ -25,6 +25,19 @@ def document_types():
     return [(code, label) for code, label in rows]
 
 
+def _stored_file(pk):
+    """(attachment, path on disk) of a file the user may see: 404 if missing, 403 if out of scope."""
+    attachment = db.session.get(Attachment, pk)
+    if attachment is None:
+        abort(404)
+    if not can_see_branch(attachment.branch_id):
+        abort(403)
+    path = attachment_service.path_of(attachment)
+    if not os.path.exists(path):
+        abort(404)
+    return attachment, path
+
+
 class AttachmentView(AppModelView):
     datamodel = AppInterface(Attachment)
     list_title = _l("Attachments")
@@ -48,14 +61,7 @@ class AttachmentView(AppModelView):
     @has_access
     @permission_name("download")
     def file(self, pk):
-        attachment = db.session.get(Attachment, pk)
-        if attachment is None:
-            abort(404)
-        if not can_see_branch(attachment.branch_id):
-            abort(403)
-        path = attachment_service.path_of(attachment)
-        if not os.path.exists(path):
-            abort(404)
+        attachment, path = _stored_file(pk)
         return send_file(path, mimetype=attachment.mime_type, as_attachment=True,
                          download_name=attachment.original_name)
 
@@ -64,14 +70,7 @@ class AttachmentView(AppModelView):
     @permission_name("download")
     def inline(self, pk):
         """An image shown in the page (thumbnails); other types are downloaded."""
-        attachment = db.session.get(Attachment, pk)
-        if attachment is None:
-            abort(404)
-        if not can_see_branch(attachment.branch_id):
-            abort(403)
-        path = attachment_service.path_of(attachment)
-        if not os.path.exists(path):
-            abort(404)
+        attachment, path = _stored_file(pk)
         inline = attachment.mime_type.startswith("image/")
         response = send_file(path, mimetype=attachment.mime_type, as_attachment=not inline,
                              download_name=attachment.original_name)
