@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select
 from wtforms import DateField, IntegerField
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from app.domain.errors import DomainError
 from app.domain.schedule import METHOD_LABELS
@@ -45,6 +45,21 @@ class LoanScopeFilter(BaseFilter):
         return query if condition is None else query.filter(condition)
 
 
+class CustomerNameFilter(BaseFilter):
+    """项目查询: loans whose customer's name, number or ID contains the text typed."""
+
+    name = "包含"
+    arg_name = "cnm"
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        term = f"%{(value or '').strip()}%"
+        return query.filter(Loan.customer_id.in_(select(Customer.id).where(or_(
+            Customer.name.like(term), Customer.customer_no.like(term), Customer.id_number.like(term),
+            Customer.credit_code.like(term)))))
+
+
 def _mine():
     return select(Loan.id).where(or_(Loan.officer_id == g.user.id, Loan.created_by_id == g.user.id))
 
@@ -58,6 +73,7 @@ LOAN_LABELS = {
     "intermediary": _l("Intermediary"), "status": _l("Status"), "status_label": _l("Status"),
     "cost_rate": _l("Annualised cost (%)"), "warnings": _l("Warnings"), "remarks": _l("Remarks"),
     "created_at": _l("Created at"), "created_by": _l("Created by"), "submitted_at": _l("Submitted at"),
+    "customer_id": _l("Customer"),
 }
 
 
@@ -74,7 +90,8 @@ class _LoanQueryView(CheckedModelView):
     label_columns = LOAN_LABELS
     list_columns = ["loan_no", "customer", "product", "amount", "term", "annual_rate", "guarantee_label", "officer",
                     "status_label", "created_at"]
-    search_columns = ["loan_no", "customer", "officer", "status", "amount", "created_at", "start_date", "product"]
+    # The customer is searched by name (a drop-down of every customer would load the table).
+    search_columns = ["loan_no", "customer_id", "officer", "status", "amount", "created_at", "start_date", "product"]
     order_columns = ["loan_no", "amount", "created_at", "start_date"]
     base_order = ("created_at", "desc")
     list_template = "microloan/list.html"
@@ -87,6 +104,10 @@ class _LoanQueryView(CheckedModelView):
         self.extra_args = {"list_tools": [
             (_l("Export to Excel"), f"{self.__class__.__name__}.export", "can_export", self.__class__.__name__, True)]}
         super().__init__(**kwargs)
+        # FAB's ModelView takes no custom search filters: the customer column offers one, by name.
+        by_name = [CustomerNameFilter("customer_id", self.datamodel)]
+        self._filters.get_search_filters()["customer_id"] = by_name
+        self._filters._all_filters["customer_id"] = by_name
 
     @expose("/export")
     @has_access
@@ -392,6 +413,13 @@ class LoanNewView(BaseView):
         return redirect(url_for("LoanView.add", **request.args))
 
 
+def _loan_picker():
+    # DataRequired, not InputRequired: from the loan page the loan is set by the URL, not posted.
+    return AjaxModelField(_l("Loan"), validators=[DataRequired(message="请选择项目")], model=Loan,
+                          endpoint="LoanView.search", placeholder=_l("Type a loan number or customer name"),
+                          allowed=lambda loan: loans.can_see(loan))
+
+
 def _form_values(view, model, form, pk):
     """The record as the form would save it, as a plain object: the checks can read and
     normalise it without adding anything to the session (no half-saved rows)."""
@@ -422,7 +450,10 @@ def _loan_part_view(model, title, labels, columns, extra_fields, check):
         list_columns = ["loan"] + columns[:5]
         add_columns = edit_columns = show_columns = ["loan"] + columns
         search_columns = [c for c in columns[:3]]
-        add_form_extra_fields = edit_form_extra_fields = extra_fields
+        def __init__(self, **kwargs):
+            # The loan is picked by search (or fixed by the loan page's link), never a drop-down of all loans.
+            self.add_form_extra_fields = self.edit_form_extra_fields = dict(extra_fields, loan=_loan_picker())
+            super().__init__(**kwargs)
 
         def check_form(self, form, pk):
             check(_form_values(self, model, form, pk), g.user)
@@ -516,9 +547,7 @@ class LoanGrantView(CheckedModelView):
     add_form_extra_fields = {"level": ChoiceField(_l("Access"), GRANT_LEVELS)}
 
     def __init__(self, **kwargs):
-        self.add_form_extra_fields = dict(self.add_form_extra_fields, loan=AjaxModelField(
-            _l("Loan"), validators=[InputRequired(message="请选择项目")], model=Loan, endpoint="LoanView.search",
-            placeholder=_l("Type a loan number or customer name"), allowed=lambda loan: loans.can_see(loan)))
+        self.add_form_extra_fields = dict(self.add_form_extra_fields, loan=_loan_picker())
         super().__init__(**kwargs)
 
     def check_form(self, form, pk):

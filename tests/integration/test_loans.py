@@ -896,3 +896,23 @@ def test_changing_the_product_of_a_draft_takes_the_new_products_fees(app, login_
     assert row["product_id"] == product_id(app, "QYLDZJ")
     # QYLDZJ charges a fixed 2,000 review fee, not GRJYD's 0.5 %.
     assert [f[0:2] + (f[5],) for f in row["fees"]] == [("review_fee", "fixed", Decimal("2000.00"))]
+
+
+def test_loans_are_searched_by_customer_name_without_a_customer_drop_down(app, login_as):
+    client = login_as("officer_a")
+    create_loan(app, client, make_customer(app, name="张三"))
+    found = text_of(client.get("/loanview/list/?_flt_0_customer_id=张"))
+    assert f"DK{DAY}0001" in found
+    assert f"DK{DAY}0001" not in text_of(client.get("/loanview/list/?_flt_0_customer_id=李四"))
+    page = client.get("/loanview/list/").get_data(as_text=True)
+    assert "张三（KH" in page  # the row shows the customer …
+    assert not re.search(r"<option[^>]*>\s*张三（KH", page)  # … but no search drop-down lists customers
+
+
+def test_part_forms_pick_the_loan_by_search_not_from_a_list_of_all_loans(app, login_as):
+    client = login_as("officer_a")
+    create_loan(app, client, make_customer(app))
+    for url in ("/guarantorview/add", "/collateralview/add", "/loanfeeview/add", "/loangrantview/add"):
+        page = client.get(url).get_data(as_text=True)
+        assert "ml-ajax-picker" in page, url
+        assert not re.search(r"<option[^>]*>\s*DK", page), url
