@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 
 from docxtpl import DocxTemplate
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -54,6 +54,15 @@ def store_upload(template, file_name, data, user):
                                   commit=False)
     template.attachment_id = attachment.id
     template.builtin_file = None
+
+
+def next_template_version(doc_type, product_id=None):
+    """One more than the newest template of this type (for this product, or general)."""
+    product_match = (ContractTemplate.product_id == product_id if product_id
+                     else ContractTemplate.product_id.is_(None))
+    newest = db.session.execute(select(func.max(ContractTemplate.version)).where(
+        ContractTemplate.doc_type == doc_type, product_match)).scalar()
+    return (newest or 0) + 1
 
 
 def active_template(doc_type, product_id=None):

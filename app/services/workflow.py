@@ -67,10 +67,32 @@ def steps_of_definition(workflow):
     return steps
 
 
-def check_workflow(workflow):
+def check_step(step):
+    """Validate one step in place (admin screen)."""
+    step.condition_field = step.condition_field or None
+    step.condition_op = step.condition_op or None
+    step.quorum = step.quorum or 0
+    if step.condition_field and not (step.condition_op and step.condition_value):
+        raise DomainError("设置了条件字段时请同时填写运算符和条件值", "condition_op")
+    if step.actor_kind == "role" and step.role is None and not step.voters:
+        raise DomainError("审批人类型为角色时请选择角色", "role")
+    if step.actor_kind == "user" and step.user is None and not step.voters:
+        raise DomainError("审批人类型为指定用户时请选择用户", "user")
+    if step.voters and not 1 <= step.quorum <= len(step.voters):
+        raise DomainError(f"法定人数应在 1 至委员人数 {len(step.voters)} 之间", "quorum")
+
+
+def bump_version(workflow):
+    """Editing a definition makes a new version; running flows keep their snapshot."""
+    workflow.version = (workflow.version or 0) + 1
+
+
+def check_workflow(workflow, require_steps=True):
     """Validate a definition (admin screen and seed)."""
     if workflow.business_type not in BUSINESS_TYPES:
         raise DomainError(f"未知的业务类型“{workflow.business_type}”", "business_type")
+    if not require_steps:
+        return
     steps = steps_of_definition(workflow)
     flow.check_definition(steps)
     fields = BUSINESS_TYPES[workflow.business_type].fields

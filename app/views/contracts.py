@@ -74,10 +74,7 @@ class ContractTemplateView(CheckedModelView):
             raise DomainError("请选择要上传的 Word 模板（.docx）", "template_file")
 
     def pre_add(self, item):
-        item.version = 1 + (db.session.execute(
-            db.select(db.func.max(ContractTemplate.version)).where(ContractTemplate.doc_type == item.doc_type,
-                                                                  ContractTemplate.product_id == item.product_id)
-        ).scalar() or 0)
+        item.version = contracts.next_template_version(item.doc_type, item.product_id)
 
     def post_add(self, item):
         name, data = self._upload()

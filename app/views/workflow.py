@@ -28,11 +28,6 @@ def _condition_fields():
     return fields
 
 
-def _bump_version(definition):
-    """Editing a definition makes a new version; running flows keep their snapshot."""
-    definition.version = (definition.version or 0) + 1
-    db.session.commit()
-
 
 class WorkflowStepView(CheckedModelView):
     datamodel = AppInterface(WorkflowStep)
@@ -74,22 +69,14 @@ class WorkflowStepView(CheckedModelView):
         super().__init__(**kwargs)
 
     def pre_add(self, item):
-        item.condition_field = item.condition_field or None
-        item.condition_op = item.condition_op or None
-        item.quorum = item.quorum or 0
-        if item.condition_field and not (item.condition_op and item.condition_value):
-            raise DomainError("设置了条件字段时请同时填写运算符和条件值", "condition_op")
-        if item.actor_kind == "role" and item.role is None and not item.voters:
-            raise DomainError("审批人类型为角色时请选择角色", "role")
-        if item.actor_kind == "user" and item.user is None and not item.voters:
-            raise DomainError("审批人类型为指定用户时请选择用户", "user")
-        if item.voters and not 1 <= item.quorum <= len(item.voters):
-            raise DomainError(f"法定人数应在 1 至委员人数 {len(item.voters)} 之间", "quorum")
+        workflow_service.check_step(item)
 
     pre_update = pre_add
 
     def post_add(self, item):
-        _bump_version(db.session.get(Workflow, item.workflow_id))  # item may be deleted and detached
+        # The step may be deleted and detached: reload its workflow by id.
+        workflow_service.bump_version(db.session.get(Workflow, item.workflow_id))
+        db.session.commit()
 
     post_update = post_delete = post_add
 
@@ -124,14 +111,11 @@ class WorkflowView(CheckedModelView):
         super().__init__(**kwargs)
 
     def pre_add(self, item):
-        if item.business_type not in workflow_service.BUSINESS_TYPES:
-            raise DomainError("请选择业务类型", "business_type")
+        workflow_service.check_workflow(item, require_steps=False)
 
     def pre_update(self, item):
-        self.pre_add(item)
-        if item.steps:
-            workflow_service.check_workflow(item)
-        item.version = (item.version or 0) + 1
+        workflow_service.check_workflow(item, require_steps=bool(item.steps))
+        workflow_service.bump_version(item)
 
 
 class TodoView(BaseView):

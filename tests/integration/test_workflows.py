@@ -467,7 +467,7 @@ def test_a_condition_on_a_field_the_business_lacks_is_refused_at_start(app, kind
 
 
 def test_editing_a_definition_does_not_change_flows_in_progress(app, kind):
-    from app.views.workflow import _bump_version
+    from app.services.workflow import bump_version
 
     wid = define(app, [("风控审查", {"role_name": RISK}), ("复核", {"role_name": APPROVER})])
     first_customer, second_customer = customer(app, "甲"), customer(app, "乙")
@@ -477,7 +477,8 @@ def test_editing_a_definition_does_not_change_flows_in_progress(app, kind):
         definition.steps[1].role = role(FINANCE)                   # the reviewer changes
         definition.steps.append(make_step(30, "总经理审批", role_name=APPROVER))  # and a step is added
         db.session.commit()
-        _bump_version(definition)
+        bump_version(definition)
+        db.session.commit()
         assert definition.version == 2
         instance = db.session.get(WorkflowInstance, first)
         assert instance.workflow_version == 1
