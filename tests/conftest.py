@@ -203,3 +203,17 @@ def postgres(app):
             pytest.fail("this run requires PostgreSQL but DATABASE_URL is not PostgreSQL")
         pytest.skip("runs on PostgreSQL only (set DATABASE_URL; .ci/run does)")
     return app
+
+
+def png_bytes():
+    """A real 1×1 PNG (uploads check the magic bytes), for tests that upload an image."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))

@@ -3,9 +3,7 @@ the form, data scope, the customer view, materials, blacklist, visits and their
 conversion, field investigations, Excel export, the AJAX picker and customer numbers."""
 import io
 import re
-import struct
 import threading
-import zlib
 from datetime import date, timedelta
 from urllib.parse import quote
 
@@ -22,6 +20,7 @@ from app.models import (
 )
 
 from ..conftest import TEST_PASSWORD
+from ..conftest import png_bytes
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -34,17 +33,6 @@ def make_id(birth="19850101", seq="123", region="110105"):
 
 def make_credit_code(first17):
     return first17 + uscc.calc_check_digit(first17)
-
-
-def png_bytes():
-    """A real 1×1 PNG (filetype checks the magic bytes)."""
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-            + chunk(b"IEND", b""))
 
 
 # --------------------------------------------------------------------------- helpers

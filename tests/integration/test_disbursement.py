@@ -86,7 +86,7 @@ def test_disbursement_refusals_change_nothing(app, login_as):
         assert db.session.get(Loan, loan_id).status == "ready_to_disburse"
         assert db.session.execute(select(func.count(Disbursement.id))).scalar() == 0
         assert db.session.execute(select(func.count(Voucher.id))).scalar() == 2  # the two capital injections
-    assert pay(finance, app, loan_id).status_code == 200
+    assert "已放款 100,000.00 元" in pay(finance, app, loan_id).get_data(as_text=True)
     # Paid once: a second payout is refused.
     assert "放款审批通过后才能放款" in pay(finance, app, loan_id).get_data(as_text=True)
 

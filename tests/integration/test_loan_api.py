@@ -5,8 +5,6 @@ and a refusal is a 422 in Chinese naming the field, with nothing saved; another 
 loan is a 404 and never listed; submit runs every pre-submission check; read-only roles
 read and change nothing; products are read by officers and maintained by administrators.
 """
-import struct
-import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -19,6 +17,8 @@ from app.extensions import db
 from app.models import AppUser, Customer
 from app.models.loan import Loan
 from app.models.product import LoanProduct
+
+from ..conftest import png_bytes
 
 pytestmark = pytest.mark.dirty
 
@@ -39,16 +39,6 @@ def business_date(app):
     with app.app_context():
         settings.set_value("business_date", BUSINESS_DATE.isoformat())
     yield BUSINESS_DATE
-
-
-def png_bytes():
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-            + chunk(b"IEND", b""))
 
 
 def acting_user(username):

@@ -5,10 +5,8 @@ project grants, loan numbers and the product administration."""
 import html
 import io
 import re
-import struct
 import threading
 import time
-import zlib
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +21,7 @@ from app.extensions import db
 from app.models import AppUser, Branch, Customer, RelatedParty
 from app.models.loan import Loan, LoanGrant
 from app.models.product import LoanProduct
+from ..conftest import png_bytes
 
 # Every test writes; reset the database afterwards whatever the audit log says.
 pytestmark = pytest.mark.dirty
@@ -33,17 +32,6 @@ REQUIRED_PERSON_DOCS = ("id_copy", "household_register", "marriage_certificate",
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def png_bytes():
-    """A real 1×1 PNG (filetype checks the magic bytes)."""
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-            + chunk(b"IEND", b""))
 
 
 def text_of(response):
