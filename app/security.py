@@ -60,6 +60,8 @@ ROLES = {
         (r"LoanProduct(View|Api)", READ),
         (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
         (r"(PostLoan|ContractDocument).*", ALL),
+        # 提前还本、展期、调整 requests are applied for by the officer, executed by finance.
+        (r"Servicing.*", r"can_list|can_show|can_add|can_apply.*|can_consent|can_cancel"),
         (r"ContractTemplateView", r"can_list|can_show|can_placeholders"),
         (r"(DictItem|LprRate)View", READ),
     ],
@@ -69,6 +71,7 @@ ROLES = {
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),
         (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue).*", ALL),
+        (r"(Repayment|Servicing).*", READ),
         (r"(DictItem|LprRate)View", READ),
     ],
     "Approver": _COMMON + [
@@ -78,7 +81,9 @@ ROLES = {
         (r"(DictItem|LprRate)View", READ),
     ],
     "Finance": _COMMON + [
-        (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger(?!AccountView)|FundAccount|Fee|PeriodClose|Settlement|Prepayment|Finance).*", ALL),
+        (r"(Disbursement|Repayment|Receipt|Payment|Voucher|Ledger(?!AccountView)|FundAccount|Fee|Settlement|Prepayment|Servicing|Finance).*", ALL),
+        # Closing a month is finance's; reopening one needs an admin (DOMAIN.md, issue #8 §12).
+        (r"PeriodClose.*", r"(?!can_reopen$).*"),
         (r"LedgerAccountView", READ),
         (r"(Bank|Counterparty|ContractDocument).*", ALL),
         (r"(Approval|Todo).*", ALL),
@@ -87,7 +92,7 @@ ROLES = {
         (r"(DictItem|LprRate)View", READ),
     ],
     "Manager": _COMMON + [
-        (r"(Customer|Loan|Report|Dashboard|Voucher|Ledger|FundAccount|CreditLine|Classification|Provision).*", READ),
+        (r"(Customer|Loan|Report|Dashboard|Voucher|Ledger|FundAccount|CreditLine|Classification|Provision|Repayment|Servicing|PeriodClose).*", READ),
         (r"(AuditLog|DictItem|Branch|Department|Position|LprRate|Setting)View", READ),
         (SCOPE_VIEW, SCOPE_PERMISSION),
         # A manager may be made a committee voter or a step's approver by an admin.

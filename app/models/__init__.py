@@ -17,4 +17,6 @@ from .workflow import (  # noqa: F401
 )
 from .contract import ContractTemplate, GeneratedDocument  # noqa: F401
 from .finance import FundAccount, JournalLine, LedgerAccount, Voucher  # noqa: F401
-from .servicing import Disbursement  # noqa: F401
+from .servicing import (  # noqa: F401
+    Disbursement, GuarantorConsent, PeriodClose, Repayment, RepaymentLine, ScheduleRevision, ServicingRequest,
+)

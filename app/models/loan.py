@@ -56,6 +56,9 @@ class Loan(Model):
     updated_at = Column(DateTime, default=datetime.now, onupdate=datetime.now, nullable=False)
     submitted_at = Column(DateTime)
     closed_on = Column(Date)
+    # 展期: how many extensions were approved and how long they add, in the product's unit.
+    extension_count = Column(Integer, nullable=False, default=0)
+    extended_periods = Column(Integer, nullable=False, default=0)
     version = Column(Integer, nullable=False, default=1)
     __mapper_args__ = {"version_id_col": version}
 
@@ -79,6 +82,10 @@ class Loan(Model):
     @property
     def guarantee_label(self):
         return "、".join(GUARANTEE_TYPES.get(g, g) for g in self.guarantee_list)
+
+    @property
+    def maturity_date(self):
+        return self.installments[-1].due_date if self.installments else None
 
     @property
     def is_editable(self):
@@ -164,6 +171,15 @@ class LoanFee(Model):
     timing = Column(String(20), nullable=False)
     account = Column(String(20), nullable=False)
     amount = Column(Numeric(18, 2), nullable=False)
+    # Receivable from disbursement on (fees due at application or disbursement); collected
+    # through fee receipts, refunded through 归还客户费用.
+    due_on = Column(Date)
+    paid_amount = Column(Numeric(18, 2), nullable=False, default=0)
+    refunded_amount = Column(Numeric(18, 2), nullable=False, default=0)
+
+    @property
+    def outstanding(self):
+        return self.amount - (self.paid_amount or 0)
 
 
 class Installment(Model):
@@ -181,6 +197,32 @@ class Installment(Model):
     interest = Column(Numeric(18, 2), nullable=False)
     total = Column(Numeric(18, 2), nullable=False)
     balance = Column(Numeric(18, 2), nullable=False)
+    # -- servicing (app/services/repayments.py): what has been paid, charged and waived.
+    principal_paid = Column(Numeric(18, 2), nullable=False, default=0)
+    interest_paid = Column(Numeric(18, 2), nullable=False, default=0)
+    interest_waived = Column(Numeric(18, 2), nullable=False, default=0)
+    # 罚息 / 复利 crystallised up to ``accrued_to`` (None: nothing yet, counts from due_date).
+    penalty = Column(Numeric(18, 2), nullable=False, default=0)
+    penalty_paid = Column(Numeric(18, 2), nullable=False, default=0)
+    compound = Column(Numeric(18, 2), nullable=False, default=0)
+    compound_paid = Column(Numeric(18, 2), nullable=False, default=0)
+    penalty_waived = Column(Numeric(18, 2), nullable=False, default=0)
+    accrued_to = Column(Date)
+    # Interest booked to 应收利息 (1132) by the period close and not yet received.
+    interest_accrued = Column(Numeric(18, 2), nullable=False, default=0)
+    paid_off_on = Column(Date)
+
+    @property
+    def principal_due(self):
+        return self.principal - (self.principal_paid or 0)
+
+    @property
+    def interest_due(self):
+        return self.interest - (self.interest_paid or 0) - (self.interest_waived or 0)
+
+    @property
+    def is_paid_off(self):
+        return self.paid_off_on is not None
 
 
 class LoanStatusChange(Model):

@@ -34,6 +34,8 @@ class LoanProduct(Model):
     penalty_markup_pct = Column(Numeric(8, 4), nullable=False, default=50)
     grace_days = Column(Integer, nullable=False, default=0)
     allocation_order = Column(String(60), nullable=False, default="penalty,compound,interest,principal")
+    # 提前还款违约金: % of the principal prepaid (0: interest only to the repayment day).
+    prepayment_fee_pct = Column(Numeric(8, 4), nullable=False, default=0)
     fixed_day_allowed = Column(Boolean, nullable=False, default=True)
     guarantee_required = Column(Boolean, nullable=False, default=False)
     is_enabled = Column(Boolean, nullable=False, default=True, index=True)

@@ -3,31 +3,34 @@ date and frozen, the voucher Dr 贷款本金 / Cr 银行存款 (or cash) is post
 在贷, and the 借据 and 放款单 are generated. The amount is always the contract principal."""
 import re
 
-from sqlalchemy import select
-
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models.loan import Loan
 from app.models.servicing import Disbursement
-from app.services import contracts, ledger, loans, settings
+from app.services import contracts, dictionaries, ledger, loans, settings
 
 LOAN_PRINCIPAL = "1301"
 
 
-def _locked_loan(loan_id):
-    query = select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    loan = db.session.execute(query).scalar_one_or_none()
-    if loan is None:
-        raise DomainError("项目不存在")
-    return loan
+def fee_receivables(loan, disbursed_on):
+    """Fees due at application or disbursement become receivable on the payout day (never
+    deducted from it, DOMAIN.md §2.3): income fees Dr 其他应收款 / Cr 手续费及佣金收入;
+    deposits (保证金) are a liability only once received, so they are just marked due."""
+    lines = []
+    for fee in loan.fees:
+        if fee.timing in ("at_application", "at_disbursement") and fee.amount > 0:
+            fee.due_on = disbursed_on
+            if fee.account == "income":
+                lines += [ledger.Line(ledger.OTHER_RECEIVABLES, debit=fee.amount, loan_id=loan.id,
+                                      memo="应收" + dictionaries.label_of("fee_type", fee.fee_type)),
+                          ledger.Line(ledger.FEE_INCOME, credit=fee.amount, loan_id=loan.id,
+                                      memo=dictionaries.label_of("fee_type", fee.fee_type))]
+    return lines
 
 
 def disburse(loan_id, user, fund_account, disbursed_on, receiving_bank, receiving_account_name,
              receiving_account_no):
     """Record the payout; commits. Returns the Disbursement."""
-    loan = _locked_loan(loan_id)
+    loan = loans.lock(loan_id)
     if loan.status != "ready_to_disburse":
         raise DomainError(f"项目 {loan.loan_no} 当前状态为“{loan.status_label}”，放款审批通过后才能放款")
     if fund_account is None or not fund_account.is_active or fund_account.kind not in ("cash", "bank"):
@@ -55,7 +58,7 @@ def disburse(loan_id, user, fund_account, disbursed_on, receiving_bank, receivin
         f"放款 {loan.loan_no} {loan.customer.name}",
         [ledger.Line(LOAN_PRINCIPAL, debit=loan.amount, loan_id=loan.id, memo="贷款本金"),
          ledger.Line(fund_account.ledger_account, credit=loan.amount, fund_account=fund_account,
-                     memo=f"付 {receiving_account_name} {account_no}")],
+                     memo=f"付 {receiving_account_name} {account_no}")] + fee_receivables(loan, disbursed_on),
         user, business_date=disbursed_on, source=("disbursement", loan.id))
     payout = Disbursement(loan_id=loan.id, amount=loan.amount, disbursed_on=disbursed_on,
                           fund_account_id=fund_account.id, receiving_bank=receiving_bank.strip(),

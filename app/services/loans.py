@@ -155,6 +155,19 @@ def cost_rate(loan, rows=None, terms=None):
         return None
 
 
+def lock(loan_id):
+    """The loan, re-read and locked for this transaction (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite serialises writers): every money movement on a loan goes through here first, so
+    two clerks posting at once take turns instead of double-counting."""
+    query = select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    loan = db.session.execute(query).scalar_one_or_none()
+    if loan is None:
+        raise DomainError("项目不存在")
+    return loan
+
+
 def record_status(loan, from_status, to_status, user, comment=None):
     db.session.add(LoanStatusChange(loan_id=loan.id, from_status=from_status, to_status=to_status,
                                     user_id=getattr(user, "id", None), comment=comment))
