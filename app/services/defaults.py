@@ -181,4 +181,18 @@ WORKFLOWS = [
         ("财务放款", "Finance", None, False, 24),
         ("放款复核", "Approver", None, False, 24),
     ]),
+    # 贷后业务申请 (app/services/servicing_requests.py): one flow per kind, editable by admins.
+    ("prepayment", "提前还本审批流程", [("风控审查", "RiskReviewer", None, True, 24)]),
+    ("extension", "展期审批流程", [("风控审查", "RiskReviewer", None, True, 24),
+                             ("总经理审批", "Approver", None, True, 48)]),
+    ("interest_waiver", "免息审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("interest_refund", "退息审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("transfer_income", "人工转收入审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("loan_change", "贷款变更审批流程", [("风控审查", "RiskReviewer", None, True, 24)]),
+    ("write_off", "核销审批流程", [("风控审查", "RiskReviewer", None, True, 24),
+                            ("总经理审批", "Approver", None, True, 48)]),
+    ("compensation", "代偿审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("fee_refund", "归还客户费用审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("deposit_return", "退还保证金审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("voucher_reversal", "凭证冲销审批流程", [("总经理审批", "Approver", None, True, 48)]),
 ]

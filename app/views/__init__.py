@@ -74,6 +74,11 @@ def register_views(appbuilder):
     add(WorkflowView, "Workflows", label=_l("Workflows"), icon="fa-sitemap", category="Approvals")
     from .finance import register_views as register_finance_views
     register_finance_views(appbuilder)
+    from .servicing_requests import ServicingRequestView
+
+    add(ServicingRequestView, "Servicing requests", label=_l("Servicing requests"), icon="fa-exchange",
+        category="Loans")
+    # Servicing kinds register their apply forms below, one line each.
     add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
         category="Loans")
     for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView, WorkflowStepView,

@@ -1,0 +1,390 @@
+"""收款 screens: 收款登记 (post a receipt against a loan), the printable 收款单, 结清 (payoff
+quote and settlement), the receipts list with Excel export, the 还款提醒 lists on the home
+page, and the registration of these views and of the servicing REST API.
+
+Every amount is posted by ``app.services.repayments``; these views only read the form,
+call the service and show the result. View names start with "Repayment" so the role rules
+in app/security.py reach them (Finance: all; Manager and RiskReviewer: read). Reading a
+loan's repayment page or its payoff quote is a read permission (``can_show``); posting
+needs ``can_post`` and settling ``can_settle``.
+
+Each form carries a hidden idempotency key generated when the form is rendered: submitting
+the same form twice (a double click, a reload) posts once.
+"""
+import uuid
+from datetime import date
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import or_, select
+
+from app.domain.errors import DomainError
+from app.domain.words import amount_in_words
+from app.extensions import db
+from app.models import Customer, Loan
+from app.models.finance import FundAccount
+from app.models.servicing import REPAYMENT_KINDS, Repayment
+from app.services import contracts, excel, home, ledger, loans, repayments, settings
+from app.views.base import AppInterface, AppModelView, xlsx_download
+
+SETTLEMENT_DOC = "settlement_certificate"
+
+
+def money(value):
+    """1234.5 → "1,234.50"; None → ""."""
+    return "" if value is None else f"{value:,.2f}"
+
+
+def receiving_accounts():
+    """Active cash and bank accounts (where a receipt can land)."""
+    return db.session.execute(select(FundAccount).where(
+        FundAccount.is_active.is_(True), FundAccount.kind.in_(("cash", "bank"))).order_by(FundAccount.id)).scalars().all()
+
+
+def visible_loan(loan_id):
+    loan = db.session.get(Loan, loan_id)
+    if loan is None or not loans.can_see(loan, g.user):
+        abort(404)
+    return loan
+
+
+def date_arg(raw, default):
+    """(date, error message): ``raw`` as an ISO date, or ``default`` when blank or invalid."""
+    raw = (raw or "").strip()
+    if not raw:
+        return default, None
+    try:
+        return date.fromisoformat(raw), None
+    except ValueError:
+        return default, f"日期“{raw}”无效，格式为 YYYY-MM-DD；已按营业日期 {default} 显示"
+
+
+def clean_amount(raw):
+    """The amount as typed, without thousands separators or spaces (the service checks it)."""
+    return (raw or "").replace(",", "").replace("，", "").replace(" ", "").strip()
+
+
+def new_key():
+    return uuid.uuid4().hex
+
+
+def _can(permission, view):
+    user = g.get("user")
+    return bool(user is not None and user.is_authenticated and current_app.appbuilder.sm.has_access(permission, view))
+
+
+def settlement_documents(loan):
+    return [d for d in contracts.documents_of(loan) if d.doc_type == SETTLEMENT_DOC]
+
+
+class RepaymentView(BaseView):
+    """收款登记, 收款单 and 结清 for one loan."""
+
+    route_base = "/repayment"
+    default_view = "index"
+
+    # -- 收款登记 entry: what is due, and a loan search ------------------------------------
+    @expose("/")
+    @has_access
+    @permission_name("show")
+    def index(self):
+        """The menu's entry: today's due, overdue and upcoming installments in scope, and a
+        search by loan number or customer name."""
+        term = (request.args.get("q") or "").strip()
+        found = [loan for loan in loans.search(term) if loan.status == "active"] if term else []
+        lists = home.due_lists(g.user)
+        return self.render_template("microloan/repayment_index.html", title=_l("Repayment desk"), term=term,
+                                    found=found, lists=lists, money=money, kind_titles=due_titles(lists))
+
+    # -- 收款登记 -----------------------------------------------------------------------
+    @expose("/loan/<int:loan_id>", methods=["GET"])
+    @has_access
+    @permission_name("show")
+    def loan(self, loan_id):
+        loan = visible_loan(loan_id)
+        today = settings.business_date()
+        as_of, error = date_arg(request.args.get("date"), today)
+        if error:
+            flash(error, "warning")
+        return self._render_loan(loan, as_of, values=None, error=None)
+
+    @expose("/loan/<int:loan_id>", methods=["POST"])
+    @has_access
+    @permission_name("post")
+    def post_repayment(self, loan_id):
+        loan = visible_loan(loan_id)
+        form = request.form
+        key = (form.get("idempotency_key") or "").strip()
+        fund = db.session.get(FundAccount, form.get("fund_account", type=int) or 0)
+        earlier = repayments.by_key(key) if key else None
+        try:
+            receipt = repayments.post_repayment(
+                loan.id, clean_amount(form.get("amount")), (form.get("received_on") or "").strip() or None, fund,
+                g.user, key, payer=form.get("payer"), remarks=form.get("remarks"))
+        except DomainError as exc:
+            db.session.rollback()
+            loan = visible_loan(loan_id)
+            as_of, _error = date_arg(form.get("received_on"), settings.business_date())
+            return self._render_loan(loan, as_of, values=form, error=exc)
+        if earlier is not None and earlier.id == receipt.id:
+            flash(f"该笔收款已登记（重复提交，未再次入账）：收款单 {receipt.receipt_no}", "info")
+        else:
+            flash(f"已登记收款 {receipt.amount:,.2f} 元，收款单 {receipt.receipt_no}", "success")
+            if receipt.loan.status == "settled":
+                flash(f"项目 {receipt.loan.loan_no} 已全部还清，已结清", "success")
+        return redirect(url_for("RepaymentView.receipt", receipt_id=receipt.id))
+
+    def _render_loan(self, loan, as_of, values, error):
+        status = repayments.schedule_status(loan, as_of)
+        summary = repayments.summary(loan, as_of)
+        accounts = receiving_accounts()
+        active = loan.status in repayments.PAYABLE_STATUSES
+        if values is None:
+            suggested = summary.due_now if summary.due_now > 0 else summary.next_due_amount
+            values = {"received_on": as_of.isoformat(), "amount": f"{suggested:.2f}" if suggested else "",
+                      "fund_account": str(accounts[0].id) if accounts else "", "payer": loan.customer.name,
+                      "remarks": "", "idempotency_key": new_key()}
+        else:
+            values = {key: values.get(key, "") for key in ("received_on", "amount", "fund_account", "payer",
+                                                             "remarks", "idempotency_key")}
+        return self.render_template(
+            "microloan/repayment_loan.html", title=_l("Record a repayment"), loan=loan, as_of=as_of,
+            status=status, summary=summary, accounts=accounts, values=values, error=error, active=active,
+            can_post=_can("can_post", "RepaymentView") and active,
+            can_settle=_can("can_settle", "RepaymentView") and active,
+            receipts=repayments.receipts_of(loan.id), money=money)
+
+    # -- 收款单 --------------------------------------------------------------------------
+    @expose("/receipt/<int:receipt_id>")
+    @has_access
+    @permission_name("show")
+    def receipt(self, receipt_id):
+        receipt = db.session.get(Repayment, receipt_id)
+        if receipt is None or not loans.can_see(receipt.loan, g.user):
+            abort(404)
+        totals = {}
+        for line in receipt.lines:
+            totals[line.component_label] = totals.get(line.component_label, 0) + line.amount
+        return self.render_template(
+            "microloan/repayment_receipt.html", title=_l("Receipt"), receipt=receipt, loan=receipt.loan,
+            words=amount_in_words(receipt.amount), totals=totals, money=money,
+            voucher=repayments.voucher_of(receipt), can_see_voucher=_can("can_show", "VoucherView"),
+            documents=settlement_documents(receipt.loan) if receipt.kind == "settlement" else [],
+            can_download=_can("can_download", "AttachmentView"))
+
+    # -- 结清 ----------------------------------------------------------------------------
+    @expose("/settle/<int:loan_id>", methods=["GET"])
+    @has_access
+    @permission_name("show")
+    def settlement(self, loan_id):
+        loan = visible_loan(loan_id)
+        as_of, error = date_arg(request.args.get("date"), settings.business_date())
+        if error:
+            flash(error, "warning")
+        return self._render_settle(loan, as_of, values=None, error=None)
+
+    @expose("/settle/<int:loan_id>", methods=["POST"])
+    @has_access
+    @permission_name("settle")
+    def settle(self, loan_id):
+        loan = visible_loan(loan_id)
+        form = request.form
+        key = (form.get("idempotency_key") or "").strip()
+        fund = db.session.get(FundAccount, form.get("fund_account", type=int) or 0)
+        earlier = repayments.by_key(key) if key else None
+        try:
+            receipt = repayments.settle(loan.id, (form.get("settled_on") or "").strip() or None, fund, g.user, key,
+                                        offset_deposit=form.get("offset_deposit") in ("1", "y", "on", "true"),
+                                        payer=form.get("payer"), remarks=form.get("remarks"))
+        except DomainError as exc:
+            db.session.rollback()
+            loan = visible_loan(loan_id)
+            as_of, _error = date_arg(form.get("settled_on"), settings.business_date())
+            return self._render_settle(loan, as_of, values=form, error=exc)
+        if earlier is not None and earlier.id == receipt.id:
+            flash(f"该项目已结清（重复提交，未再次入账）：收款单 {receipt.receipt_no}", "info")
+        else:
+            flash(f"项目 {receipt.loan.loan_no} 已结清，收款 {receipt.amount:,.2f} 元，收款单 {receipt.receipt_no}",
+                  "success")
+        return redirect(url_for("RepaymentView.receipt", receipt_id=receipt.id))
+
+    def _render_settle(self, loan, as_of, values, error):
+        active = loan.status in repayments.PAYABLE_STATUSES
+        quote = repayments.quote(loan, as_of) if active else None
+        accounts = receiving_accounts()
+        if values is None:
+            values = {"settled_on": as_of.isoformat(), "fund_account": str(accounts[0].id) if accounts else "",
+                      "payer": loan.customer.name, "remarks": "", "offset_deposit": "",
+                      "idempotency_key": new_key()}
+        else:
+            values = {key: values.get(key, "") for key in ("settled_on", "fund_account", "payer", "remarks",
+                                                             "offset_deposit", "idempotency_key")}
+        return self.render_template(
+            "microloan/settlement_loan.html", title=_l("Settlement"), loan=loan, as_of=as_of, quote=quote,
+            accounts=accounts, values=values, error=error, active=active, money=money,
+            can_settle=_can("can_settle", "RepaymentView") and active,
+            documents=settlement_documents(loan), can_download=_can("can_download", "AttachmentView"))
+
+
+# -- 收款单查询 ------------------------------------------------------------------------
+def _visible_loan_ids():
+    condition = loans.visible_condition()
+    return select(Loan.id).where(condition if condition is not None else True)
+
+
+class LoanTextFilter(BaseFilter):
+    """Receipts whose loan number or customer name contains the text typed."""
+
+    name = "包含"
+    arg_name = "lnm"
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        term = f"%{(value or '').strip()}%"
+        return query.filter(Repayment.loan_id.in_(
+            select(Loan.id).join(Customer, Customer.id == Loan.customer_id)
+            .where(or_(Loan.loan_no.like(term), Customer.name.like(term)))))
+
+
+class KindFilter(BaseFilter):
+    """收款类型: the code or its Chinese label."""
+
+    name = "等于"
+    arg_name = "knd"
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        value = (value or "").strip()
+        codes = [code for code, label in REPAYMENT_KINDS.items() if value in (code, label)] or [value]
+        return query.filter(Repayment.kind.in_(codes))
+
+
+def _date(value):
+    return value.isoformat() if value else ""
+
+
+class RepaymentListView(AppModelView):
+    """收款单查询: every receipt of the loans in scope; read-only, with Excel export."""
+
+    datamodel = AppInterface(Repayment)
+    list_title = _l("Receipts")
+    show_title = _l("Receipt")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    base_filters = [["loan_id", FilterInFunction, _visible_loan_ids]]
+    label_columns = {
+        "receipt_no": _l("Receipt number"), "loan": _l("Loan"), "loan_id": _l("Loan"), "kind": _l("Receipt type"),
+        "kind_label": _l("Receipt type"), "amount": _l("Amount (yuan)"), "received_on": _l("Receipt date"),
+        "fund_account": _l("Fund account"), "payer": _l("Payer"), "voucher": _l("Voucher number"),
+        "remarks": _l("Remarks"), "created_by": _l("Created by"), "created_at": _l("Created at"),
+    }
+    list_columns = ["receipt_no", "received_on", "loan", "kind_label", "amount", "fund_account", "payer", "voucher",
+                    "created_by"]
+    search_columns = ["receipt_no", "loan_id", "received_on", "kind", "payer"]
+    order_columns = ["receipt_no", "received_on", "amount"]
+    base_order = ("id", "desc")
+    list_template = "microloan/list.html"
+    formatters_columns = {"amount": money, "created_at": lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""}
+
+    def __init__(self, **kwargs):
+        self.extra_args = {"list_tools": [
+            (_l("Export to Excel"), "RepaymentListView.export", "can_export", "RepaymentListView", True)]}
+        super().__init__(**kwargs)
+        # The loan is searched by number or customer name (a drop-down would load every loan).
+        for column, flt in (("loan_id", LoanTextFilter), ("kind", KindFilter)):
+            custom = [flt(column, self.datamodel)]
+            self._filters.get_search_filters()[column] = custom
+            self._filters._all_filters[column] = custom
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        """A receipt is shown as the printable 收款单."""
+        return redirect(url_for("RepaymentView.receipt", receipt_id=int(pk)))
+
+    @expose("/export")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        """The receipts as filtered on screen, one row per receipt, as .xlsx."""
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        joined = self._filters.get_joined_filters(self._base_filters)
+        _count, rows = self.datamodel.query(joined, "received_on", "asc")
+        columns = [
+            excel.Column("收款单号", width=18), excel.Column("收款日期", kind="date", width=12),
+            excel.Column("业务编号", width=18), excel.Column("客户", width=20), excel.Column("收款类型", width=10),
+            excel.Column("收款金额", kind="money", width=14, total=True),
+            excel.Column("其中本金", kind="money", width=14, total=True),
+            excel.Column("其中利息", kind="money", width=14, total=True),
+            excel.Column("其中罚息", kind="money", width=12, total=True),
+            excel.Column("其中复利", kind="money", width=12, total=True),
+            excel.Column("收款账户", width=16), excel.Column("付款人", width=14), excel.Column("凭证号", width=18),
+            excel.Column("经办人", width=10), excel.Column("备注", width=24),
+        ]
+        data = [[r.receipt_no, r.received_on, r.loan.loan_no, r.loan.customer.name, r.kind_label, r.amount,
+                 r.total_of("principal"), r.total_of("interest"), r.total_of("penalty"), r.total_of("compound"),
+                 str(r.fund_account or ""), r.payer, r.voucher.voucher_no if r.voucher else "",
+                 str(r.created_by or ""), r.remarks or ""] for r in rows]
+        today = settings.business_date()
+        content = excel.write_workbook(columns, data, title="收款单清单", constant_memory=len(data) > 5000,
+                                       params=[("导出日期", today.isoformat()), ("记录数", str(len(data)))],
+                                       sheet_name="收款单")
+        return xlsx_download(content, f"收款单清单_{today:%Y%m%d}.xlsx")
+
+
+# -- home page: 还款提醒 ----------------------------------------------------------------
+def due_titles(lists):
+    return {"today": _("Due today"), "overdue": _("Overdue"),
+            "upcoming": _("Due in the next %(days)s days", days=lists.upcoming_days)}
+
+
+def _due_link(row, as_of, to_repayment):
+    if to_repayment:
+        href = url_for("RepaymentView.loan", loan_id=row.loan_id, date=as_of.isoformat())
+    else:
+        href = url_for("LoanView.show", pk=row.loan_id)
+    return Markup('<a href="{}">{}</a>').format(href, row.loan_no)
+
+
+@home.register_section
+def _due_sections(user):
+    """Three home-page lists for the users who work with loans (in their data scope)."""
+    if user is None or not user.is_authenticated:
+        return None
+    to_repayment = _can("can_show", "RepaymentView")
+    if not to_repayment and not _can("can_show", "LoanView"):
+        return None
+    lists = home.due_lists(user)
+    titles = due_titles(lists)
+    headers = [_("Loan number"), _("Customer"), _("No."), _("Due date"), _("Amount due (yuan)"),
+               _("Overdue days")]
+    sections = []
+    for kind in home.DUE_KINDS:
+        rows = [[_due_link(r, lists.as_of, to_repayment), r.customer_name, r.seq, r.due_date.isoformat(),
+                 Markup('<span class="ml-money">{}</span>').format(money(r.amount_due)), r.overdue_days or ""]
+                for r in lists.rows[kind]]
+        sections.append({"id": f"due-{kind}", "title": titles[kind], "headers": headers, "rows": rows,
+                         "count": lists.counts[kind], "limit": lists.limit,
+                         "link": url_for("RepaymentView.index") if to_repayment else None,
+                         "empty": _("Nothing to show.")})
+    return sections
+
+
+def register_views(appbuilder):
+    """收款登记 and 收款单查询 under the "Finance" menu category, the 收款/结清 pages, and
+    the servicing API (/api/v1/loans/…)."""
+    from .servicing_api import RepaymentApi
+
+    appbuilder.add_view(RepaymentView, "Repayment desk", label=_l("Repayment desk"), icon="fa-money",
+                        category="Finance")
+    appbuilder.add_view(RepaymentListView, "Receipts", label=_l("Receipts"), icon="fa-file-text",
+                        category="Finance")
+    appbuilder.add_api(RepaymentApi)
