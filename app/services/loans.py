@@ -27,9 +27,9 @@ from app.services.numbering import next_number
 from app.services.schedule_preview import periods_per_year
 from app.services.scope import can_see_branch, visible_branch_ids
 
-# Statuses whose amount counts towards concentration before servicing exists; the servicing
-# issue replaces the amount by the outstanding principal of active loans.
-COMMITTED_STATUSES = ("in_approval", "approved", "contracted", "disbursing", "active")
+# Loans not yet paid out count with their full amount towards concentration; active loans
+# with their outstanding principal (what the borrower still owes).
+COMMITTED_STATUSES = ("in_approval", "approved", "contracted", "disbursing", "ready_to_disburse")
 SUBMIT_HOOKS = []
 
 
@@ -238,10 +238,13 @@ def check_cost(loan):
 def committed_amount(customer_ids, exclude_loan_id=None):
     if not customer_ids:
         return ZERO
-    total = db.session.execute(select(func.coalesce(func.sum(Loan.amount), 0)).where(
-        Loan.customer_id.in_(customer_ids), Loan.status.in_(COMMITTED_STATUSES),
-        Loan.id != (exclude_loan_id or 0))).scalar()
-    return Decimal(total).quantize(Decimal("0.01"))
+    others = [Loan.customer_id.in_(customer_ids), Loan.id != (exclude_loan_id or 0)]
+    pending = db.session.execute(select(func.coalesce(func.sum(Loan.amount), 0)).where(
+        Loan.status.in_(COMMITTED_STATUSES), *others)).scalar()
+    outstanding = db.session.execute(
+        select(func.coalesce(func.sum(Installment.principal - Installment.principal_paid), 0))
+        .join(Loan, Loan.id == Installment.loan_id).where(Loan.status == "active", *others)).scalar()
+    return (Decimal(pending) + Decimal(outstanding)).quantize(Decimal("0.01"))
 
 
 def check_loan_concentration(loan):

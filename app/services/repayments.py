@@ -624,3 +624,36 @@ def receipts_of(loan_id):
 
 def voucher_of(receipt):
     return db.session.get(Voucher, receipt.voucher_id)
+
+
+@dataclass
+class Overview:
+    """The loan page's 贷后 tab: figures as of the business date, the schedule with paid and
+    outstanding parts, receipts, schedule history and servicing requests."""
+
+    summary: Summary
+    rows: list
+    receipts: list
+    revisions: list
+    requests: list
+
+
+def overview(loan, as_of=None):
+    from app.models.servicing import ServicingRequest
+
+    as_of = as_of or settings.business_date()
+    revisions = db.session.execute(select(ScheduleRevision).where(ScheduleRevision.loan_id == loan.id)
+                                   .order_by(ScheduleRevision.revision.desc())).scalars().all()
+    requests = db.session.execute(select(ServicingRequest).where(ServicingRequest.loan_id == loan.id)
+                                  .order_by(ServicingRequest.id.desc())).scalars().all()
+    return Overview(summary=summary(loan, as_of), rows=schedule_status(loan, as_of), receipts=receipts_of(loan.id),
+                    revisions=revisions, requests=requests)
+
+
+def revision_rows(revision):
+    """A history entry's rows, amounts as Decimal."""
+    rows = json.loads(revision.rows)
+    for row in rows:
+        for key in ("principal", "interest", "total", "balance", "principal_paid", "interest_paid"):
+            row[key] = Decimal(row[key])
+    return rows

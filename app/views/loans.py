@@ -27,11 +27,14 @@ from app.models.product import FEE_ACCOUNTS, FEE_BASES, FEE_TIMINGS, LoanProduct
 from app.services import attachments as attachment_service
 from app.services import dictionaries, excel, loans, settings
 from app.models.contract import DOC_TYPES
-from app.services import contracts, loan_approval, loan_parts
+from app.services import contracts, loan_approval, loan_parts, repayments
 from app.services import workflow as workflow_service
 from app.views.base import AppInterface, CheckedModelView, xlsx_download
 from app.views.customers import _officer_choices, customer_picker
 from app.views.widgets import AjaxModelField, ChoiceField, CommaListField, CountField, DictSelectField, MoneyField
+
+#: Statuses whose page shows the 贷后 (repayments) tab.
+SERVICED_STATUSES = ("active", "settled", "written_off", "closed")
 
 
 class LoanScopeFilter(BaseFilter):
@@ -285,7 +288,9 @@ class LoanView(_LoanQueryView):
             totals=loan_parts.totals(loan),
             approval=workflow_service.panel("loan_application", loan.id, g.user),
             documents=contracts.documents_of(loan), doc_types=DOC_TYPES, pdf_available=contracts.pdf_available(),
-            disbursement_approval=workflow_service.panel("disbursement", loan.id, g.user))
+            disbursement_approval=workflow_service.panel("disbursement", loan.id, g.user),
+            servicing=(repayments.overview(loan) if loan.status in SERVICED_STATUSES else None),
+            revision_rows=repayments.revision_rows)
 
     @expose("/contract_signed/<int:pk>", methods=["POST"])
     @has_access

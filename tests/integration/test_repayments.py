@@ -130,3 +130,16 @@ def loan_documents(loan):
     from app.services import contracts
 
     return contracts.documents_of(loan)
+
+
+def test_loan_page_shows_the_figures_as_of_the_business_date(app, loan_id, login_as):
+    second = installment(app, loan_id, 2)
+    late = date.fromordinal(second.due_date.toordinal() + 10)
+    on(app, installment(app, loan_id, 1).due_date)
+    repay(app, loan_id, "8884.88", installment(app, loan_id, 1).due_date)
+    on(app, late)
+    page = login_as("finance").get(f"/loanview/show/{loan_id}").get_data(as_text=True)
+    assert 'id="tab-servicing"' in page
+    assert 'id="sum-penalty">39.82<' in page and 'id="sum-compound">4.61<' in page
+    assert 'id="sum-overdue-days">10<' in page
+    assert "8,884.88" in page
