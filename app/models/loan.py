@@ -206,6 +206,7 @@ class Installment(Model):
     penalty_paid = Column(Numeric(18, 2), nullable=False, default=0)
     compound = Column(Numeric(18, 2), nullable=False, default=0)
     compound_paid = Column(Numeric(18, 2), nullable=False, default=0)
+    compound_waived = Column(Numeric(18, 2), nullable=False, default=0)
     penalty_waived = Column(Numeric(18, 2), nullable=False, default=0)
     accrued_to = Column(Date)
     # Interest booked to 应收利息 (1132) by the period close and not yet received.

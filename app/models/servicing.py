@@ -37,7 +37,7 @@ REPAYMENT_KINDS = {
 }
 COMPONENT_LABELS = {
     "penalty": "罚息", "compound": "复利", "interest": "利息", "principal": "本金",
-    "prepayment_fee": "提前还款违约金", "fee": "费用", "deposit": "保证金",
+    "prepayment_fee": "提前还款违约金", "fee": "费用", "deposit": "保证金", "recovery": "核销后收回",
 }
 
 
@@ -133,6 +133,7 @@ REQUEST_STATUSES = {
     "in_approval": "审批中", "returned": "已退回", "approved": "已批准", "rejected": "已否决",
     "executed": "已执行", "cancelled": "已撤销",
 }
+TRANSFER_SOURCES = {"deposit": "存入保证金", "other_payables": "其他应付款"}
 KEEP_MODES = {"term": "期限不变（减少每期还款额）", "installment": "每期还款额不变（缩短期限）"}
 
 
@@ -159,6 +160,8 @@ class ServicingRequest(Model):
     effective_on = Column(Date)
     # prepayment
     keep_mode = Column(String(20))
+    # 人工转收入: the account the money leaves (deposit 存入保证金 / other_payables 其他应付款)
+    transfer_source = Column(String(20))
     # extension / loan change
     extension_periods = Column(Integer)
     new_rate = Column(Numeric(12, 8))
@@ -196,6 +199,10 @@ class ServicingRequest(Model):
     @property
     def status_label(self):
         return REQUEST_STATUSES.get(self.status, self.status)
+
+    @property
+    def transfer_source_label(self):
+        return TRANSFER_SOURCES.get(self.transfer_source, self.transfer_source or "")
 
     @property
     def keep_mode_label(self):

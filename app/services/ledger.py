@@ -13,6 +13,12 @@ income, and the contra asset 1304 贷款损失准备). Every query is one SQL ag
 window function for a running balance); nothing loops over journal lines in Python.
 
 Lines are posted to leaf accounts only; a parent account's balance is its subtree's.
+
+期末结算 lock: no voucher (a reversal included) may be dated on or before the end of a
+closed period (``PeriodClose.status == "closed"``; see app/services/period_close.py). The
+check runs before anything is written and again right after the voucher is flushed: on
+PostgreSQL a period close holds a lock on the voucher table, so a posting that raced the
+close waits for it and then sees the period closed.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +31,7 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import FundAccount, JournalLine, LedgerAccount, Voucher
 from app.models.finance import ACCOUNT_CATEGORIES, FUND_KINDS, NORMAL_SIDES
+from app.models.servicing import PeriodClose
 from app.services import numbering, settings
 
 ZERO = Decimal("0.00")
@@ -218,6 +225,21 @@ def _source(source):
     return source_type, source_id
 
 
+def closed_period_of(business_date):
+    """The closed period (e.g. "2026-03") that locks ``business_date``, or None."""
+    return db.session.execute(
+        select(PeriodClose.period).where(PeriodClose.status == "closed", PeriodClose.period_end >= business_date)
+        .order_by(PeriodClose.period_end).limit(1)).scalar_one_or_none()
+
+
+def check_open(business_date):
+    """Refuse a posting date on or before the end of a closed period (期末结账后不能再记账)."""
+    period = closed_period_of(business_date)
+    if period is not None:
+        raise DomainError(f"{period} 已结账，不能记账到 {business_date.isoformat()}；请使用本期日期或请管理员反结账",
+                          "business_date")
+
+
 def _post(description, lines, user, business_date, source, reversal_of=None, reason=None):
     description = _text(description, 200, "凭证摘要", "description")
     checked = _checked(lines)
@@ -228,6 +250,7 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
         business_date = settings.business_date()
     elif isinstance(business_date, datetime) or not isinstance(business_date, date):
         raise DomainError(f"记账日期无效：{business_date!r}", "business_date")
+    check_open(business_date)
     source_type, source_id = _source(source)
     # Every check has passed: only now is anything written (the number counter first).
     voucher = Voucher(
@@ -241,6 +264,7 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
             memo=(line.memo or None)))
     db.session.add(voucher)
     db.session.flush()
+    check_open(business_date)  # a period close that committed while we waited for its lock
     return voucher
 
 
@@ -250,8 +274,8 @@ def post(description, lines, user, business_date=None, source=None):
     ``lines``: two or more :class:`Line`; ``business_date`` defaults to the business date
     (营业日期); ``source`` = (type, id) of the business document, e.g. ("loan_disbursement", 12).
     Refused with a DomainError (and nothing written) when the lines do not balance, an
-    amount is not a positive two-place Decimal on exactly one side, or an account or fund
-    account is missing, inactive or does not match.
+    amount is not a positive two-place Decimal on exactly one side, an account or fund
+    account is missing, inactive or does not match, or the date lies in a closed period.
     """
     return _post(description, lines, user, business_date, source)
 
@@ -259,10 +283,12 @@ def post(description, lines, user, business_date=None, source=None):
 def reverse(voucher, reason, user, business_date=None):
     """冲销: a new voucher with every line's sides swapped, dated on the business date,
     linked to the original (``reversal_of``) and carrying the reason. A voucher is reversed
-    at most once, and a reversal is never reversed (post a new voucher instead).
+    at most once, and a reversal is never reversed (post a new voucher instead). The
+    reversal's own date must be open (a voucher of a closed period is corrected in the
+    current period, never in the closed one).
 
-    The issue asks for reversal to go through approval; for now the reason is required and
-    recorded, and the workflow is wired in front of this call later.
+    Users reach this through approval: a 凭证冲销 request (app/services/ledger_reversal.py)
+    calls it when approved; business modules call it for their own documents.
     """
     reason = _text(reason, 2000, "冲销原因", "reason")
     # Lock the original (PostgreSQL; SQLite serialises writers) so two clerks cannot both

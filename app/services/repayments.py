@@ -135,7 +135,7 @@ def schedule_status(loan, as_of=None):
         rows.append(InstallmentStatus(
             item, as_of,
             penalty=_outstanding(item.penalty, item.penalty_paid, item.penalty_waived) + new_penalty,
-            compound=_outstanding(item.compound, item.compound_paid) + new_compound))
+            compound=_outstanding(item.compound, item.compound_paid, item.compound_waived) + new_compound))
     return rows
 
 
@@ -190,7 +190,7 @@ def summary(loan, as_of=None):
 
 
 # -- posting -------------------------------------------------------------------------------
-def _check_key(key):
+def check_key(key):
     key = (key or "").strip()
     if not key:
         raise DomainError("缺少幂等键（idempotency key），请刷新页面后重新提交", "idempotency_key")
@@ -203,14 +203,16 @@ def by_key(key):
     return db.session.execute(select(Repayment).where(Repayment.idempotency_key == key)).scalar_one_or_none()
 
 
-def _replay(existing, loan_id, amount):
-    if existing.loan_id != loan_id or existing.amount != amount:
+def replay(existing, loan_id, amount=None):
+    """The receipt already posted under a key: refused when the key came with another loan
+    or amount (``amount`` None: any amount, e.g. a settlement, whose amount is computed)."""
+    if existing.loan_id != loan_id or (amount is not None and existing.amount != amount):
         raise DomainError(f"该幂等键已用于收款单 {existing.receipt_no}（项目 {existing.loan.loan_no}，"
                           f"金额 {existing.amount:,.2f} 元），不能用于另一笔收款", "idempotency_key")
     return existing
 
 
-def _check_money(amount, label="收款金额"):
+def check_money(amount, label="收款金额"):
     if amount is None:
         raise DomainError(f"请填写{label}", "amount")
     if isinstance(amount, float) or not isinstance(amount, (Decimal, int, str)):
@@ -226,7 +228,7 @@ def _check_money(amount, label="收款金额"):
     return amount.quantize(Decimal("0.01"))
 
 
-def _check_date(loan, received_on):
+def check_date(loan, received_on):
     if received_on is None:
         raise DomainError("请填写收款日期", "received_on")
     if isinstance(received_on, str):
@@ -246,7 +248,7 @@ def _check_date(loan, received_on):
     return received_on
 
 
-def _check_fund_account(fund_account):
+def check_fund_account(fund_account):
     if fund_account is None or not fund_account.is_active or fund_account.kind not in ("cash", "bank"):
         raise DomainError("请选择收款的现金或银行账户", "fund_account")
 
@@ -267,7 +269,7 @@ def crystallise(loan, as_of):
         item.accrued_to = as_of
 
 
-def _owed(rows):
+def owed_of(rows):
     return [Owed(seq=r.seq, due_date=r.due_date, principal=r.principal_due, interest=r.interest_due,
                  penalty=r.penalty, compound=r.compound) for r in rows]
 
@@ -276,7 +278,7 @@ PAID_COLUMNS = {"principal": "principal_paid", "interest": "interest_paid", "pen
                 "compound": "compound_paid"}
 
 
-def _apply(loan, allocation, received_on):
+def apply_allocation(loan, allocation, received_on):
     """Add the allocated amounts to the installments; returns the RepaymentLines (unsaved)."""
     by_seq = {i.seq: i for i in loan.installments}
     lines = []
@@ -286,14 +288,14 @@ def _apply(loan, allocation, received_on):
         setattr(item, column, (getattr(item, column) or ZERO) + amount)
         lines.append(RepaymentLine(installment_id=item.id, seq=seq, component=component, amount=amount))
     for item in loan.installments:
-        _mark_paid(item, received_on)
+        mark_paid(item, received_on)
     return lines
 
 
-def _mark_paid(item, on):
+def mark_paid(item, on):
     if item.paid_off_on is None and penalty_base(item) == 0 and interest_base(item) == 0 and \
             _outstanding(item.penalty, item.penalty_paid, item.penalty_waived) == 0 and \
-            _outstanding(item.compound, item.compound_paid) == 0:
+            _outstanding(item.compound, item.compound_paid, item.compound_waived) == 0:
         item.paid_off_on = on
 
 
@@ -320,7 +322,7 @@ def credit_lines(loan, lines, from_receivable=ZERO):
     return result
 
 
-def _new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user, remarks, lines, voucher):
+def new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user, remarks, lines, voucher):
     receipt = Repayment(
         receipt_no=numbering.next_number(RECEIPT_PREFIX, received_on), loan_id=loan.id, kind=kind, amount=amount,
         received_on=received_on, fund_account_id=fund_account.id, payer=payer, idempotency_key=key,
@@ -330,14 +332,14 @@ def _new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user
     return receipt
 
 
-def _payer(loan, payer):
+def check_payer(loan, payer):
     payer = (payer or "").strip() or loan.customer.name
     if len(payer) > 100:
         raise DomainError("付款人不能超过 100 字", "payer")
     return payer
 
 
-def _committed(work, key, loan_id, amount):
+def committed(work, key, loan_id, amount=None):
     """Run ``work`` (which flushes everything) and commit. A concurrent twin with the same
     key loses on the unique index: roll back and return the winner's receipt."""
     try:
@@ -349,7 +351,7 @@ def _committed(work, key, loan_id, amount):
         existing = by_key(key)
         if existing is None:
             raise
-        return _replay(existing, loan_id, amount)
+        return replay(existing, loan_id, amount)
     except Exception:
         db.session.rollback()
         raise
@@ -360,40 +362,40 @@ def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency
     product's order, post the voucher and commit. Returns the Repayment; the same key again
     returns the first receipt. An amount above what may be paid is refused: that is a
     prepayment (提前还本申请) or a settlement."""
-    key = _check_key(idempotency_key)
-    amount = _check_money(amount)
+    key = check_key(idempotency_key)
+    amount = check_money(amount)
     existing = by_key(key)
     if existing is not None:
-        return _replay(existing, loan_id, amount)
+        return replay(existing, loan_id, amount)
 
     def work():
         loan = loans.lock(loan_id)
         again = by_key(key)   # a twin may have committed while we waited for the lock
         if again is not None:
-            return _replay(again, loan_id, amount)
+            return replay(again, loan_id, amount)
         _check_payable(loan)
-        on = _check_date(loan, received_on)
-        _check_fund_account(fund_account)
+        on = check_date(loan, received_on)
+        check_fund_account(fund_account)
         crystallise(loan, on)
         rows = payable(loan, on)
         if not rows:
             raise DomainError(f"项目 {loan.loan_no} 目前没有应还款项", "amount")
-        allocation = allocate(amount, _owed(rows), loan.product.allocation_order)
-        lines = _apply(loan, allocation, on)
-        payer_name = _payer(loan, payer)
+        allocation = allocate(amount, owed_of(rows), loan.product.allocation_order)
+        lines = apply_allocation(loan, allocation, on)
+        payer_name = check_payer(loan, payer)
         voucher = ledger.post(
             f"收款 {loan.loan_no} {loan.customer.name}",
             [ledger.Line(fund_account.ledger_account, debit=amount, fund_account=fund_account,
-                         memo=f"收 {payer_name}")] + credit_lines(loan, lines, _cleared_receivable(loan, lines)),
+                         memo=f"收 {payer_name}")] + credit_lines(loan, lines, cleared_receivable(loan, lines)),
             user, business_date=on, source=("repayment", loan.id))
-        receipt = _new_receipt(loan, "repayment", amount, on, fund_account, payer_name, key, user, remarks, lines,
+        receipt = new_receipt(loan, "repayment", amount, on, fund_account, payer_name, key, user, remarks, lines,
                                voucher)
         db.session.flush()
         if all(i.paid_off_on is not None for i in loan.installments):
-            _close(loan, on, user, f"最后一期还清，收款单 {receipt.receipt_no}")
+            close_loan(loan, on, user, f"最后一期还清，收款单 {receipt.receipt_no}")
         return receipt
 
-    return _committed(work, key, loan_id, amount)
+    return committed(work, key, loan_id, amount)
 
 
 def _check_payable(loan):
@@ -401,7 +403,7 @@ def _check_payable(loan):
         raise DomainError(f"项目 {loan.loan_no} 当前状态为“{loan.status_label}”，不能登记还款")
 
 
-def _close(loan, on, user, comment):
+def close_loan(loan, on, user, comment):
     before = loan.status
     loan.status = "settled"
     loan.closed_on = on
@@ -513,19 +515,19 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
     """结清: post the whole quote for ``settled_on`` in one voucher, return (or offset) the
     deposit, close the loan and generate the 结清证明. Returns the Repayment (kind
     settlement); its amount is what the borrower pays (the quote less any offset)."""
-    key = _check_key(idempotency_key)
+    key = check_key(idempotency_key)
     existing = by_key(key)
     if existing is not None:
-        return _replay(existing, loan_id, existing.amount)
+        return replay(existing, loan_id)
 
     def work():
         loan = loans.lock(loan_id)
         again = by_key(key)
         if again is not None:
-            return again
+            return replay(again, loan_id)
         _check_payable(loan)
-        on = _check_date(loan, settled_on)
-        _check_fund_account(fund_account)
+        on = check_date(loan, settled_on)
+        check_fund_account(fund_account)
         crystallise(loan, on)
         result = quote(loan, on)
         if result.total <= 0:
@@ -536,14 +538,14 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
         snapshot(loan, "结清" + ("（提前）" if result.early else ""), on, user)
         lines = _apply_quote(loan, result, on)
         fee_lines = _settle_fees(loan)
-        payer_name = _payer(loan, payer)
+        payer_name = check_payer(loan, payer)
         journal = []
         if received > 0:
             journal.append(ledger.Line(fund_account.ledger_account, debit=received, fund_account=fund_account,
                                        memo=f"收 {payer_name} 结清款"))
         if offset > 0:
             journal.append(ledger.Line(ledger.DEPOSITS_RECEIVED, debit=offset, loan_id=loan.id, memo="保证金抵扣欠款"))
-        journal += credit_lines(loan, lines, _cleared_receivable(loan, lines))
+        journal += credit_lines(loan, lines, cleared_receivable(loan, lines))
         if fee_lines:
             journal.append(ledger.Line(ledger.OTHER_RECEIVABLES, credit=sum((f.amount for f in fee_lines), ZERO),
                                        loan_id=loan.id, memo="收回应收费用"))
@@ -553,27 +555,15 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
                                     memo=f"退还 {payer_name} 保证金")]
         voucher = ledger.post(f"结清 {loan.loan_no} {loan.customer.name}", journal, user, business_date=on,
                               source=("settlement", loan.id))
-        receipt = _new_receipt(loan, "settlement", received if received > 0 else ZERO, on, fund_account,
+        receipt = new_receipt(loan, "settlement", received if received > 0 else ZERO, on, fund_account,
                                payer_name, key, user, remarks, lines + fee_lines, voucher)
         if offset > 0:
             receipt.lines.append(RepaymentLine(component="deposit", amount=-offset))
         db.session.flush()
-        _close(loan, on, user, f"结清，收款单 {receipt.receipt_no}，凭证 {voucher.voucher_no}")
+        close_loan(loan, on, user, f"结清，收款单 {receipt.receipt_no}，凭证 {voucher.voucher_no}")
         return receipt
 
-    try:
-        receipt = work()
-        db.session.commit()
-        return receipt
-    except IntegrityError:
-        db.session.rollback()
-        existing = by_key(key)
-        if existing is None:
-            raise
-        return existing
-    except Exception:
-        db.session.rollback()
-        raise
+    return committed(work, key, loan_id)
 
 
 def _apply_quote(loan, result, on):
@@ -588,13 +578,13 @@ def _apply_quote(loan, result, on):
         if item.paid_off_on is None and item.due_date > on:
             item.interest = (item.interest_paid or ZERO) + (item.interest_waived or ZERO)
             item.total = item.principal + item.interest
-        _mark_paid(item, on)
+        mark_paid(item, on)
     if result.prepayment_fee:
         lines.append(RepaymentLine(component="prepayment_fee", amount=result.prepayment_fee))
     return lines
 
 
-def _cleared_receivable(loan, lines):
+def cleared_receivable(loan, lines):
     """The interest of ``lines`` that clears 应收利息 rather than income."""
     by_id = {i.id: i for i in loan.installments}
     cleared = ZERO

@@ -74,11 +74,15 @@ def register_views(appbuilder):
     add(WorkflowView, "Workflows", label=_l("Workflows"), icon="fa-sitemap", category="Approvals")
     from .finance import register_views as register_finance_views
     register_finance_views(appbuilder)
+    from .repayments import register_views as register_repayment_views; register_repayment_views(appbuilder)  # noqa: E702
     from .servicing_requests import ServicingRequestView
 
     add(ServicingRequestView, "Servicing requests", label=_l("Servicing requests"), icon="fa-exchange",
         category="Loans")
     # Servicing kinds register their apply forms below, one line each.
+    from .servicing_loan import register_views as servicing_loan_views; servicing_loan_views(appbuilder)  # noqa: E702
+    from .period_close import register_views as period_close_views; period_close_views(appbuilder)  # noqa: E702
+    from .servicing_adjustments import register_views as adjustment_views; adjustment_views(appbuilder)  # noqa: E702
     add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
         category="Loans")
     for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView, WorkflowStepView,

@@ -1,5 +1,8 @@
 """财务管理 screens: chart of accounts, fund accounts with live balances, vouchers (list,
-show with their lines, Excel export, reversal) and the ledger reports (试算平衡表, 明细账).
+show with their lines, Excel export, reversal requests: approved through the
+"voucher_reversal" flow, see app/services/ledger_reversal.py) and the ledger reports
+(试算平衡表, 明细账). The period close and the finance to-do list are in
+app/views/period_close.py.
 
 Vouchers are written by the business modules through ``app.services.ledger``; these views
 never add, edit or delete one. View names start with Ledger / FundAccount / Voucher so the
@@ -26,7 +29,8 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import AppUser, FundAccount, JournalLine, LedgerAccount, Loan, Voucher
 from app.models.finance import ACCOUNT_CATEGORIES, FUND_KINDS, NORMAL_SIDES
-from app.services import excel, ledger, settings
+from app.services import excel, finance_todo, ledger, settings
+from app.services import ledger_reversal  # registers the voucher_reversal request kind
 from app.views.base import AppInterface, AppModelView, CheckedModelView, xlsx_download
 from app.views.widgets import ChoiceField
 
@@ -219,25 +223,29 @@ class VoucherView(AppModelView):
     @has_access
     @permission_name("reverse")
     def reverse(self, pk):
-        """冲销 with a reason. The issue asks for reversal through approval: for now the
-        reason is required and recorded; the lead wires the workflow in front of it later."""
+        """申请冲销: finance asks for the reversal with a reason; the request goes through the
+        "voucher_reversal" approval flow and the reversal is posted when it is approved."""
         voucher = db.session.get(Voucher, pk)
         if voucher is None:
             abort(404)
+        pending = ledger_reversal.pending_request(voucher.id)
+        if pending is not None:
+            flash(f"凭证 {voucher.voucher_no} 已有冲销申请 {pending.request_no}（{pending.status_label}）", "warning")
+            return redirect(url_for("ServicingRequestView.show", pk=pending.id))
         form = VoucherReverseForm()
         if request.method == "POST" and form.validate_on_submit():
             try:
-                reversal = ledger.reverse(voucher, form.reason.data, g.user)
-                db.session.commit()
+                applied = ledger_reversal.apply(voucher, form.reason.data, g.user)
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "danger")
                 return redirect(url_for("VoucherView.show", pk=pk))
-            flash(f"已冲销凭证 {voucher.voucher_no}，冲销凭证号 {reversal.voucher_no}", "success")
-            return redirect(url_for("VoucherView.show", pk=reversal.id))
+            flash(f"已提交凭证 {voucher.voucher_no} 的冲销申请 {applied.request_no}，审批通过后自动冲销", "success")
+            return redirect(url_for("ServicingRequestView.show", pk=applied.id))
         widgets = {"edit": FormWidget(form=form, include_cols=["reason"], exclude_cols=[], fieldsets=[])}
         return self.render_template("appbuilder/general/model/edit.html", widgets=widgets,
-                                    title=f"{_l('Reverse voucher')} {voucher.voucher_no}（{voucher.description}）",
+                                    title=f"{_l('Apply for reversal of voucher')} {voucher.voucher_no}"
+                                          f"（{voucher.description}）",
                                     form_action=url_for("VoucherView.reverse", pk=pk))
 
     @expose("/export")
@@ -392,10 +400,27 @@ class LedgerReportView(BaseView):
                                     export_args=_export_query())
 
 
+# -- finance to-do ------------------------------------------------------------------
+class FinanceTodoView(BaseView):
+    """待办财务单据: loans waiting for payout, approved requests waiting for execution, fees
+    receivable (app/services/finance_todo.py). Named Finance… for the role rules."""
+
+    route_base = "/finance"
+    default_view = "todo"
+
+    @expose("/todo")
+    @has_access
+    @permission_name("list")
+    def todo(self):
+        return self.render_template("microloan/finance_todo.html", title=_l("Finance to-do"),
+                                    sections=finance_todo.sections(g.user), fee_label=finance_todo.fee_label)
+
+
 def register_views(appbuilder):
     """Register the finance screens under the "Finance" menu category (created by
     app/views/__init__.py with its label and icon)."""
     add = appbuilder.add_view
+    add(FinanceTodoView, "Finance to-do", label=_l("Finance to-do"), icon="fa-inbox", category="Finance")
     add(VoucherView, "Vouchers", label=_l("Vouchers"), icon="fa-file-text-o", category="Finance")
     add(LedgerReportView, "Trial balance", label=_l("Trial balance"), icon="fa-balance-scale", category="Finance")
     add(FundAccountView, "Fund accounts", label=_l("Fund accounts"), icon="fa-university", category="Finance")

@@ -31,7 +31,7 @@ from app.extensions import db
 from app.models import Customer, Loan
 from app.models.finance import FundAccount
 from app.models.servicing import REPAYMENT_KINDS, Repayment
-from app.services import contracts, excel, home, ledger, loans, repayments, settings
+from app.services import contracts, excel, home, loans, repayments, settings
 from app.views.base import AppInterface, AppModelView, xlsx_download
 
 SETTLEMENT_DOC = "settlement_certificate"
@@ -276,7 +276,7 @@ class RepaymentListView(AppModelView):
     """收款单查询: every receipt of the loans in scope; read-only, with Excel export."""
 
     datamodel = AppInterface(Repayment)
-    list_title = _l("Receipts")
+    list_title = _l("Receipt list")
     show_title = _l("Receipt")
     base_permissions = ["can_list", "can_show", "can_export"]
     base_filters = [["loan_id", FilterInFunction, _visible_loan_ids]]
@@ -342,7 +342,7 @@ class RepaymentListView(AppModelView):
 
 # -- home page: 还款提醒 ----------------------------------------------------------------
 def due_titles(lists):
-    return {"today": _("Due today"), "overdue": _("Overdue"),
+    return {"today": _("Due today"), "overdue": _("Overdue installments"),
             "upcoming": _("Due in the next %(days)s days", days=lists.upcoming_days)}
 
 
@@ -356,11 +356,12 @@ def _due_link(row, as_of, to_repayment):
 
 @home.register_section
 def _due_sections(user):
-    """Three home-page lists for the users who work with loans (in their data scope)."""
+    """Three home-page lists for finance, managers, risk reviewers and loan officers (in their
+    data scope); the rows link to the repayment page, or to the loan page for an officer."""
     if user is None or not user.is_authenticated:
         return None
     to_repayment = _can("can_show", "RepaymentView")
-    if not to_repayment and not _can("can_show", "LoanView"):
+    if not to_repayment and not _can("can_edit", "LoanView"):   # finance, managers, risk; loan officers
         return None
     lists = home.due_lists(user)
     titles = due_titles(lists)
@@ -385,6 +386,6 @@ def register_views(appbuilder):
 
     appbuilder.add_view(RepaymentView, "Repayment desk", label=_l("Repayment desk"), icon="fa-money",
                         category="Finance")
-    appbuilder.add_view(RepaymentListView, "Receipts", label=_l("Receipts"), icon="fa-file-text",
+    appbuilder.add_view(RepaymentListView, "Receipts", label=_l("Receipt list"), icon="fa-file-text",
                         category="Finance")
     appbuilder.add_api(RepaymentApi)

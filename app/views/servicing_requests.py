@@ -27,6 +27,7 @@ LABELS = {
     "request_no": _l("Request no."), "kind": _l("Request type"), "kind_label": _l("Request type"),
     "loan": _l("Loan"), "status": _l("Status"), "status_label": _l("Status"), "reason": _l("Reason"),
     "amount": _l("Amount (yuan)"), "effective_on": _l("Effective date"), "keep_mode_label": _l("Prepayment mode"),
+    "transfer_source_label": _l("Transfer from"),
     "extension_periods": _l("Extension periods"), "new_rate": _l("New annual rate (%)"),
     "new_officer": _l("New loan officer"), "new_fixed_day": _l("New fixed repayment day"),
     "guarantor": _l("Guarantor"), "loan_fee": _l("Fee"), "target_voucher": _l("Voucher to reverse"),
@@ -46,7 +47,7 @@ class ServicingRequestView(AppModelView):
     datamodel = AppInterface(ServicingRequest)
     list_title = _l("Servicing requests")
     show_title = _l("Servicing request")
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_execute", "can_cancel"]
     label_columns = LABELS
     list_columns = ["request_no", "kind_label", "loan", "amount", "status_label", "created_by", "created_at"]
     search_columns = ["request_no", "kind", "status", "created_at"]

@@ -115,6 +115,7 @@ def upgrade():
     sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('effective_on', sa.Date(), nullable=True),
     sa.Column('keep_mode', sa.String(length=20), nullable=True),
+    sa.Column('transfer_source', sa.String(length=20), nullable=True),
     sa.Column('extension_periods', sa.Integer(), nullable=True),
     sa.Column('new_rate', sa.Numeric(precision=12, scale=8), nullable=True),
     sa.Column('new_officer_id', sa.Integer(), nullable=True),
@@ -172,6 +173,7 @@ def upgrade():
         batch_op.add_column(sa.Column('penalty_paid', sa.Numeric(precision=18, scale=2), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('compound', sa.Numeric(precision=18, scale=2), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('compound_paid', sa.Numeric(precision=18, scale=2), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('compound_waived', sa.Numeric(precision=18, scale=2), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('penalty_waived', sa.Numeric(precision=18, scale=2), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('accrued_to', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('interest_accrued', sa.Numeric(precision=18, scale=2), nullable=False, server_default='0'))
@@ -211,6 +213,7 @@ def downgrade():
         batch_op.drop_column('interest_accrued')
         batch_op.drop_column('accrued_to')
         batch_op.drop_column('penalty_waived')
+        batch_op.drop_column('compound_waived')
         batch_op.drop_column('compound_paid')
         batch_op.drop_column('compound')
         batch_op.drop_column('penalty_paid')

@@ -61,8 +61,12 @@ def test_finance_disburses_the_full_principal(app, login_as):
         payout = db.session.execute(select(Disbursement).where(Disbursement.loan_id == loan_id)).scalar_one()
         assert payout.amount == Decimal("100000.00")
         lines = db.session.execute(select(JournalLine).where(JournalLine.voucher_id == payout.voucher_id)).scalars().all()
-        assert sum(l.debit for l in lines) == sum(l.credit for l in lines) == Decimal("100000.00")
-        assert {l.account.code for l in lines if l.debit} == {"1301"}
+        # The payout is the full principal; the 0.5 % 评审费 becomes a receivable, never a deduction.
+        assert sum(l.debit for l in lines) == sum(l.credit for l in lines) == Decimal("100500.00")
+        assert sorted((l.account.code, l.debit, l.credit) for l in lines) == [
+            ("1002", Decimal("0.00"), Decimal("100000.00")), ("1221", Decimal("500.00"), Decimal("0.00")),
+            ("1301", Decimal("100000.00"), Decimal("0.00")), ("6021", Decimal("0.00"), Decimal("500.00"))]
+        assert loan.fees[0].due_on == BUSINESS_DATE and loan.fees[0].outstanding == Decimal("500.00")
         from app.services import ledger
 
         assert ledger.fund_balance(db.session.get(FundAccount, bank(app))) == Decimal("400000.00")

@@ -534,8 +534,16 @@ def test_voucher_list_show_and_export(app, login_as):
     assert not any(row[0] == "PZ202603010001" for row in values)
 
 
-def test_finance_reverses_with_a_reason_manager_may_not(app, login_as):
-    voucher_id = _voucher_id(app)
+def test_finance_applies_for_a_reversal_with_a_reason_manager_may_not(app, login_as):
+    """The reversal goes through approval (test_voucher_reversal.py has the whole story)."""
+    from app.models.servicing import ServicingRequest
+    from app.services import workflow
+
+    with acting(app) as user:   # a manual voucher (no business source): reversed through approval
+        voucher_id = ledger.post("股东缴纳股金", [Line("1002", debit=D("5000.00"), fund_account=bank()),
+                                            Line("4001", credit=D("5000.00"), fund_account=capital())],
+                                 user, business_date=BUSINESS_DATE).id
+        db.session.commit()
     manager = login_as("manager")
     assert manager.get("/voucherview/list/").status_code == 200
     r = manager.get(f"/voucherview/show/{voucher_id}")
@@ -551,11 +559,15 @@ def test_finance_reverses_with_a_reason_manager_may_not(app, login_as):
     r = finance.post(f"/voucherview/reverse/{voucher_id}", data={"reason": ""})
     assert r.status_code == 200 and "请填写冲销原因" in text_of(r)
     r = finance.post(f"/voucherview/reverse/{voucher_id}", data={"reason": "重复入账"})
-    assert r.status_code == 302
+    assert r.status_code == 302 and "/servicingrequestview/show/" in r.headers["Location"]
+    with acting(app, "approver") as approver:
+        assert db.session.execute(select(Voucher).where(Voucher.reversal_of_id == voucher_id)).first() is None
+        request_id = db.session.execute(select(ServicingRequest.id)).scalar_one()
+        workflow.act(workflow.latest_instance("voucher_reversal", request_id).id, approver, "approve", "同意")
     with app.app_context():
         reversal = db.session.execute(select(Voucher).where(Voucher.reversal_of_id == voucher_id)).scalar_one()
         assert reversal.reason == "重复入账"
-        assert reversal.created_by.username == "finance"
+        assert reversal.created_by.username == "approver"   # posted when the approver approved
     r = finance.post(f"/voucherview/reverse/{voucher_id}", data={"reason": "再来"}, follow_redirects=True)
     assert "不能重复冲销" in text_of(r)
 
