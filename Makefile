@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app run
 PORT    ?= 5000
 HOST    ?= 127.0.0.1
 
-.PHONY: run test test-services venv init demo serve babel-update babel-compile bench worker clean-db check
+.PHONY: run test test-services venv init demo serve babel-update babel-compile bench bench-repayments worker clean-db check
 
 $(BIN)/activate: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,12 @@ check: venv
 
 bench: venv
 	$(BIN)/python bench/schedule.py
+
+# Repayment posting on PostgreSQL (DATABASE_URL, default microloan_bench: its schema is DROPPED
+# and rebuilt): 10,000 sequential postings, then 8 API clients against gunicorn.
+bench-repayments: venv
+	$(BIN)/python bench/repayments.py
+	$(BIN)/python bench/repayments_api.py
 
 clean-db:
 	rm -f instance/microloan.db

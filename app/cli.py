@@ -62,6 +62,9 @@ def demo_load(password):
     from app.services.demo import load_demo_customers
 
     click.echo(f"演示客户 / demo customers created: {load_demo_customers()}")
+    from app.services.demo import load_demo_loans
+
+    click.echo(f"演示贷款 / demo loans created: {load_demo_loans()}")
 
 
 @click.command("schedule")

@@ -4,6 +4,12 @@ Registered once on SQLAlchemy's Session class (``install``), so no view or servi
 remember to log. Rows are written on the same connection inside the same transaction as
 the change they describe: a rolled-back change leaves no log row, a committed one always
 has one.
+
+The rows of a transaction's flushes are collected on the session and written with one
+INSERT when it commits (``before_commit``, after a last flush), not one INSERT per flush;
+inside a SAVEPOINT they are written at once, so a rolled-back savepoint takes its rows
+with it. Consequence: until the commit, the transaction itself does not see its own
+audit rows in ``audit_log``.
 """
 import json
 from datetime import date, datetime
@@ -95,6 +101,10 @@ def _row_id(obj):
     return ",".join(str(part) for part in key)
 
 
+_PENDING = "_audit_pending"       # session.info: rows collected, not yet written
+_WRITING = "_audit_committing"    # session.info: the commit has begun; write at once
+
+
 def _after_flush(session, flush_context):
     entries = []
     for action, objects in (("insert", session.new), ("update", session.dirty),
@@ -109,18 +119,48 @@ def _after_flush(session, flush_context):
             if action == "update" and not changes:
                 continue
             entries.append((action, table, _row_id(obj), changes))
-    if entries:
-        user_id, username = current_actor()
-        now = datetime.now()
-        ip = _client_ip()
-        session.connection().execute(AuditLog.__table__.insert(), [
-            {
-                "created_at": now, "user_id": user_id, "username": username, "action": action,
-                "table_name": table, "row_id": row_id, "ip": ip,
-                "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True),
-            }
-            for action, table, row_id, changes in entries
-        ])
+    if not entries:
+        return
+    user_id, username = current_actor()
+    now = datetime.now()
+    ip = _client_ip()
+    rows = [
+        {
+            "created_at": now, "user_id": user_id, "username": username, "action": action,
+            "table_name": table, "row_id": row_id, "ip": ip,
+            "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True),
+        }
+        for action, table, row_id, changes in entries
+    ]
+    if session.in_nested_transaction() or session.info.get(_WRITING):
+        # Inside a SAVEPOINT the rows must be rolled back with it: write them now. After
+        # the commit has begun (a flush of the commit itself) there is no later moment.
+        session.connection().execute(AuditLog.__table__.insert(), rows)
+    else:
+        session.info.setdefault(_PENDING, []).extend(rows)
+
+
+def _before_commit(session):
+    """Write the rows collected by the transaction's flushes in one INSERT, inside it.
+
+    ``before_commit`` runs before the commit's own flush, so flush here first: the rows
+    of objects changed since the last flush are collected too. Any flush after this one
+    (another listener dirtying the session) writes its rows at once (``_WRITING``)."""
+    if session.in_nested_transaction():
+        return   # a SAVEPOINT's release: its rows were written inside it
+    session.flush()
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(AuditLog.__table__.insert(), rows)
+    session.info[_WRITING] = True
+
+
+def _after_transaction_end(session, transaction):
+    """The outer transaction is over (committed or rolled back): nothing carries over. A
+    rolled-back transaction's collected rows are dropped with it."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_WRITING, None)
 
 
 def log_event(session, action, user=None, username=None, detail=None):
@@ -145,4 +185,6 @@ def install():
     global _installed
     if not _installed:
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
         _installed = True

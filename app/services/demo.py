@@ -98,3 +98,67 @@ def load_demo_customers():
         db.session.commit()
         created += 1
     return created
+
+
+# customer name, officer, product code, amount, term, rate, method, guarantee, months ago, what happened
+LOANS = [
+    ("张伟", "officer_bj", "GRJYD", "200000", 12, "12", "equal_installment", "unsecured", 6, "last_overdue"),
+    ("陈刚", "officer_bj", "GRJYD", "50000", 6, "10", "equal_principal", "unsecured", 1, "due_today"),
+    ("北京示例商贸有限公司", "officer_bj", "QYLDZJ", "500000", 12, "9", "monthly_interest", "guarantee", 3, "on_time"),
+    ("张伟", "officer_bj", "GRJYD", "30000", 3, "12", "equal_installment", "unsecured", 10, "settled"),
+    ("李娜", "officer_sh", "GRJYD", "80000", 12, "11", "equal_installment", "unsecured", 0, "draft"),
+]
+
+
+def load_demo_loans():
+    """A few loans at every stage of their life, so the home page, the loan lists and the
+    finance screens have something to show: paid out months ago and repaid on time, one
+    installment overdue, one due today, one settled, one draft. Loans are created and paid
+    out through the services (checked, with their vouchers); the approvals are skipped.
+    Dates count back from the business date. Returns how many loans were created."""
+    import uuid
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from app.domain.daycount import add_months
+    from app.models import AppUser, Customer, FundAccount, Loan, LoanProduct
+    from app.services import disbursement, fees, ledger, loans, repayments, settings
+    from app.services.setup import act_as_system
+
+    if db.session.execute(select(Loan.id).limit(1)).first():
+        return 0
+    actor = act_as_system()
+    today = settings.business_date()
+    bank = db.session.execute(select(FundAccount).where(FundAccount.kind == "bank").order_by(FundAccount.id)).scalars().first()
+    ledger.post("股东缴入股金（演示）", [ledger.Line(bank.ledger_account, debit=Decimal("20000000"), fund_account=bank),
+                                  ledger.Line(ledger.PAID_IN_CAPITAL, credit=Decimal("20000000"))],
+                actor, business_date=add_months(today, -12))
+    db.session.commit()
+    created = 0
+    for name, officer_name, product_code, amount, term, rate, method, guarantee, months_ago, story in LOANS:
+        customer = db.session.execute(select(Customer).where(Customer.name == name)).scalar_one()
+        officer = db.session.execute(select(AppUser).where(AppUser.username == officer_name)).scalar_one()
+        product = db.session.execute(select(LoanProduct).where(LoanProduct.code == product_code)).scalar_one()
+        start = add_months(today, -months_ago)
+        if story == "last_overdue":
+            start -= timedelta(days=10)        # the latest installment fell due ten days ago
+        loan = Loan(customer=customer, product=product, amount=Decimal(amount), term=term, annual_rate=Decimal(rate),
+                    method=method, start_date=start, purpose="working_capital", guarantee_types=guarantee,
+                    officer=officer)
+        loans.save_draft(loan, officer)
+        db.session.commit()
+        created += 1
+        if story == "draft":
+            continue
+        loan.status = "ready_to_disburse"
+        db.session.commit()
+        disbursement.disburse(loan.id, actor, bank, start, "中国工商银行", customer.name, "6222020200112233445")
+        if story == "settled":
+            for fee in db.session.get(Loan, loan.id).fees:
+                fees.collect(fee.id, fee.amount, start, bank, actor, uuid.uuid4().hex)
+        due = [(i.due_date, i.total) for i in db.session.get(Loan, loan.id).installments if i.due_date < today]
+        if story == "last_overdue":
+            due = due[:-1]
+        for due_date, total in due:
+            repayments.post_repayment(loan.id, total, due_date, bank, actor, uuid.uuid4().hex, payer=customer.name)
+    return created

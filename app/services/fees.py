@@ -10,6 +10,10 @@ repayment: the same key twice posts once. The voucher:
     deposit (保证金, a liability to the customer)                  Dr fund / Cr 2203 存入保证金
 
 Refunds go through 归还客户费用 / 退还保证金 (app/services/adjustments.py).
+
+A loan whose installments are all paid off stays active while an income fee is still
+receivable; collecting the last such fee closes it (结清, like the last installment's
+receipt: ``repayments.paid_off`` / ``repayments.close_loan``).
 """
 from dataclasses import dataclass
 from datetime import date
@@ -147,6 +151,11 @@ def collect(loan_fee_id, amount, received_on, fund_account, user, idempotency_ke
             loan, kind, amount, on, fund_account, payer_name, key, user, remarks,
             [RepaymentLine(loan_fee_id=item.id, component=kind, amount=amount)], voucher)
         db.session.flush()
+        # The last income fee of a loan whose installments are all paid off: nothing is
+        # owed any more, close it as the last installment's receipt would have.
+        if kind == "fee" and item.due_on is not None and loan.status == "active" and loan.installments \
+                and repayments.paid_off(loan):
+            repayments.close_loan(loan, on, user, f"最后一笔应收费用收齐，收款单 {receipt.receipt_no}")
         return receipt
 
     return repayments.committed(work, key, loan_id, amount)

@@ -16,16 +16,17 @@ Lines are posted to leaf accounts only; a parent account's balance is its subtre
 
 期末结算 lock: no voucher (a reversal included) may be dated on or before the end of a
 closed period (``PeriodClose.status == "closed"``; see app/services/period_close.py). The
-check runs before anything is written and again right after the voucher is flushed: on
-PostgreSQL a period close holds a lock on the voucher table, so a posting that raced the
-close waits for it and then sees the period closed.
+check runs before anything is written (in the same query as the chart checks) and again
+right after the voucher is flushed: on PostgreSQL a period close holds a lock on the
+voucher table, so a posting that raced the close waits for it and then sees the period
+closed. The second check is the one correctness rests on (see ``_post``).
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, case, func, select, type_coerce
+from sqlalchemy import Date, Numeric, bindparam, case, func, or_, select, type_coerce
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -89,9 +90,10 @@ FUND_KIND_ACCOUNTS = {"cash": ("asset", "debit"), "bank": ("asset", "debit"), "c
 
 @dataclass(frozen=True)
 class Line:
-    """One journal line to post. ``account`` is a code ("1301") or a LedgerAccount;
-    exactly one of ``debit`` and ``credit`` is a positive Decimal with at most two places.
-    ``fund_account`` (a FundAccount) must be tied to ``account``."""
+    """One journal line to post. ``account`` is a code ("1301") or a LedgerAccount, or None
+    with a ``fund_account``: the fund account's ledger account (read with the other
+    accounts, no lazy load); exactly one of ``debit`` and ``credit`` is a positive Decimal
+    with at most two places. ``fund_account`` (a FundAccount) must be tied to ``account``."""
 
     account: object
     debit: Decimal = ZERO
@@ -152,46 +154,96 @@ def check_lines(lines):
 
 
 # -- posting -------------------------------------------------------------------------
-def _resolve_accounts(lines):
-    """The LedgerAccount of each line (one query for the codes), checked: exists, active, leaf."""
-    codes = {line.account.strip() for line in lines if isinstance(line.account, str)}
-    by_code = {}
-    if codes:
-        by_code = {a.code: a for a in db.session.execute(
-            select(LedgerAccount).where(LedgerAccount.code.in_(codes))).scalars()}
+def _line_account_key(line):
+    """What names a line's account: a code, a LedgerAccount, or (account None) the fund
+    account's ledger account."""
+    if line.account is None and isinstance(line.fund_account, FundAccount):
+        return ("id", line.fund_account.ledger_account_id)
+    if isinstance(line.account, LedgerAccount):
+        return ("id", line.account.id)
+    if isinstance(line.account, str):
+        return ("code", line.account.strip())
+    return None
+
+
+def _chart_facts(lines, business_date=None):
+    """One round trip for everything ``_post`` checks before writing: the lines' accounts
+    (by code or id) with, per account, whether it has children and whether a cash or bank
+    fund account is tied to it, and — when ``business_date`` is given — the closed period
+    locking that date (``closed_period_of``). Returns (the key of each line — ("code", code)
+    or ("id", id), None when the line names no account —, {key: (account, has_children,
+    has_funds)}, the closed period or None)."""
+    keys = [_line_account_key(line) for line in lines]
+    codes = sorted({k for kind, k in filter(None, keys) if kind == "code"})
+    ids = sorted({k for kind, k in filter(None, keys) if kind == "id" and k is not None})
+    facts, closed = {}, None
+    if codes or ids:
+        rows = db.session.execute(_chart_facts_query(), {"codes": codes, "ids": ids, "on": business_date})
+        for account, children, funds, period in rows:
+            facts[("code", account.code)] = facts[("id", account.id)] = (account, bool(children), bool(funds))
+            closed = period
+    elif business_date is not None:
+        closed = closed_period_of(business_date)
+    return keys, facts, closed
+
+
+_STATEMENTS = {}
+
+
+def _chart_facts_query():
+    """Built once (a statement reused is compiled once and its cache key memoized)."""
+    query = _STATEMENTS.get("chart_facts")
+    if query is None:
+        child = LedgerAccount.__table__.alias("child")
+        has_children = select(child.c.id).where(child.c.parent_id == LedgerAccount.id).exists()
+        has_funds = select(FundAccount.id).where(FundAccount.ledger_account_id == LedgerAccount.id,
+                                                 FundAccount.kind.in_(("cash", "bank"))).exists()
+        query = _STATEMENTS["chart_facts"] = select(
+            LedgerAccount, has_children.label("has_children"), has_funds.label("has_funds"),
+            _closed_period_query(bindparam("on", type_=Date)).scalar_subquery().label("closed"),
+        ).where(or_(LedgerAccount.code.in_(bindparam("codes", expanding=True)),
+                    LedgerAccount.id.in_(bindparam("ids", expanding=True))))
+    return query
+
+
+def _resolve_accounts(lines, facts=None):
+    """The LedgerAccount of each line, checked: exists, active, leaf. ``facts``: what
+    ``_chart_facts`` returned for these lines (read when not given)."""
+    keys, by_key, _closed = facts if facts is not None else _chart_facts(lines)
     accounts = []
-    for no, line in enumerate(lines, 1):
-        if isinstance(line.account, LedgerAccount):
-            account = line.account
-        elif isinstance(line.account, str):
-            account = by_code.get(line.account.strip())
-            if account is None:
-                raise DomainError(f"第 {no} 条分录的科目 {line.account} 不存在", "lines")
-        else:
+    for no, (line, key) in enumerate(zip(lines, keys), 1):
+        if key is None:
             raise DomainError(f"第 {no} 条分录没有科目", "lines")
+        found = by_key.get(key)
+        if found is None:
+            if isinstance(line.account, LedgerAccount):   # not in the database (yet): as before, no leaf check
+                account = line.account
+            else:
+                raise DomainError(f"第 {no} 条分录的科目 {line.account if line.account is not None else ''} 不存在",
+                                  "lines")
+        else:
+            account = line.account if isinstance(line.account, LedgerAccount) else found[0]
         if not account.is_active:
             raise DomainError(f"第 {no} 条分录的科目 {account} 已停用", "lines")
         accounts.append(account)
-    ids = {a.id for a in accounts}
-    parents = set(db.session.execute(
-        select(LedgerAccount.parent_id).where(LedgerAccount.parent_id.in_(ids)).distinct()).scalars())
-    for no, account in enumerate(accounts, 1):
-        if account.id in parents:
+    for no, (key, account) in enumerate(zip(keys, accounts), 1):
+        found = by_key.get(key)
+        if found is not None and found[1]:
             raise DomainError(f"第 {no} 条分录的科目 {account} 有下级科目，请记入末级科目", "lines")
     return accounts
 
 
-def _check_fund_accounts(lines, accounts):
+def _check_fund_accounts(lines, accounts, facts=None):
     """A line on the ledger account of a cash or bank fund account (1001, 1002 …) names the
     fund account, so cash and bank balances always add up to their ledger accounts (a
     disbursement checks the fund account's balance). A named fund account must be tied to
     the line's account. On 4001 the capital fund account is optional."""
-    with_funds = set(db.session.execute(select(FundAccount.ledger_account_id).where(
-        FundAccount.kind.in_(("cash", "bank"))).distinct()).scalars())
-    for no, (line, account) in enumerate(zip(lines, accounts), 1):
+    keys, by_key, _closed = facts if facts is not None else _chart_facts(lines)
+    for no, (line, account, key) in enumerate(zip(lines, accounts, keys), 1):
         fund = line.fund_account
         if fund is None:
-            if account.id in with_funds:
+            found = by_key.get(key)
+            if found is not None and found[2]:
                 raise DomainError(f"第 {no} 条分录记入科目 {account}，必须指明资金账户", "lines")
             continue
         if not isinstance(fund, FundAccount):
@@ -225,16 +277,24 @@ def _source(source):
     return source_type, source_id
 
 
+def _closed_period_query(business_date):
+    return (select(PeriodClose.period).where(PeriodClose.status == "closed", PeriodClose.period_end >= business_date)
+            .order_by(PeriodClose.period_end).limit(1))
+
+
 def closed_period_of(business_date):
     """The closed period (e.g. "2026-03") that locks ``business_date``, or None."""
-    return db.session.execute(
-        select(PeriodClose.period).where(PeriodClose.status == "closed", PeriodClose.period_end >= business_date)
-        .order_by(PeriodClose.period_end).limit(1)).scalar_one_or_none()
+    query = _STATEMENTS.get("closed_period")
+    if query is None:
+        query = _STATEMENTS["closed_period"] = _closed_period_query(bindparam("on", type_=Date))
+    return db.session.execute(query, {"on": business_date}).scalar_one_or_none()
 
 
-def check_open(business_date):
-    """Refuse a posting date on or before the end of a closed period (期末结账后不能再记账)."""
-    period = closed_period_of(business_date)
+def check_open(business_date, period=False):
+    """Refuse a posting date on or before the end of a closed period (期末结账后不能再记账).
+    ``period``: the closed period already read in this statement's place (None: open)."""
+    if period is False:
+        period = closed_period_of(business_date)
     if period is not None:
         raise DomainError(f"{period} 已结账，不能记账到 {business_date.isoformat()}；请使用本期日期或请管理员反结账",
                           "business_date")
@@ -244,15 +304,22 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
     description = _text(description, 200, "凭证摘要", "description")
     checked = _checked(lines)
     lines = [line for line, _d, _c in checked]
-    accounts = _resolve_accounts(lines)
-    _check_fund_accounts(lines, accounts)
     if business_date is None:
         business_date = settings.business_date()
-    elif isinstance(business_date, datetime) or not isinstance(business_date, date):
+    date_ok = not isinstance(business_date, datetime) and isinstance(business_date, date)
+    # One query for the chart checks and the first closed-period check.
+    facts = _chart_facts(lines, business_date if date_ok else None)
+    accounts = _resolve_accounts(lines, facts)
+    _check_fund_accounts(lines, accounts, facts)
+    if not date_ok:
         raise DomainError(f"记账日期无效：{business_date!r}", "business_date")
-    check_open(business_date)
+    # First closed-period check: a date already locked is refused before anything is
+    # written (so a caller that catches the DomainError has nothing half-posted).
+    check_open(business_date, facts[2])
     source_type, source_id = _source(source)
     # Every check has passed: only now is anything written (the number counter first).
+    # The counter is a Core statement: no autoflush, the caller's pending changes go out
+    # with the voucher in the one flush below.
     voucher = Voucher(
         voucher_no=numbering.next_number(VOUCHER_PREFIX, business_date), business_date=business_date,
         description=description, source_type=source_type, source_id=source_id,
@@ -264,7 +331,14 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
             memo=(line.memo or None)))
     db.session.add(voucher)
     db.session.flush()
-    check_open(business_date)  # a period close that committed while we waited for its lock
+    # The check that matters for correctness: it runs after the INSERT INTO voucher. On
+    # PostgreSQL a period close takes LOCK TABLE voucher IN SHARE ROW EXCLUSIVE MODE, which
+    # conflicts with the ROW EXCLUSIVE lock of that INSERT: a posting racing a close either
+    # inserted first (the close waits for it, and the posting is in the close's report) or
+    # waited for the close to commit, and this statement — a fresh READ COMMITTED snapshot
+    # taken after the wait — sees the period closed. The check above cannot replace it
+    # (it ran before the lock); it only spares the writes in the common case.
+    check_open(business_date)
     return voucher
 
 

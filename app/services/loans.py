@@ -9,7 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import g
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.domain.cost import schedule_cost_rate
 from app.domain.errors import DomainError
@@ -155,14 +156,28 @@ def cost_rate(loan, rows=None, terms=None):
         return None
 
 
+_LOCK_QUERIES = {}
+
+
 def lock(loan_id):
-    """The loan, re-read and locked for this transaction (SELECT … FOR UPDATE on PostgreSQL;
-    SQLite serialises writers): every money movement on a loan goes through here first, so
-    two clerks posting at once take turns instead of double-counting."""
-    query = select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    loan = db.session.execute(query).scalar_one_or_none()
+    """The loan, re-read and locked for this transaction (SELECT … FOR UPDATE OF loan on
+    PostgreSQL; SQLite serialises writers): every money movement on a loan goes through here
+    first, so two clerks posting at once take turns instead of double-counting.
+
+    What a posting reads comes with it, re-read after the lock: the product and the
+    customer's name joined into the locking statement (only the loan row is locked), the
+    installments by a second SELECT that runs once the lock is held."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    query = _LOCK_QUERIES.get(postgres)
+    if query is None:   # built once per dialect: compiled once, cache key memoized
+        query = (select(Loan).where(Loan.id == bindparam("loan_id"))
+                 .options(joinedload(Loan.product), joinedload(Loan.customer).load_only(Customer.name),
+                          selectinload(Loan.installments))
+                 .execution_options(populate_existing=True))
+        if postgres:
+            query = query.with_for_update(of=Loan)
+        _LOCK_QUERIES[postgres] = query
+    loan = db.session.execute(query, {"loan_id": loan_id}).unique().scalar_one_or_none()
     if loan is None:
         raise DomainError("项目不存在")
     return loan

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import DomainError
@@ -228,7 +228,13 @@ def check_money(amount, label="收款金额"):
     return amount.quantize(Decimal("0.01"))
 
 
-def check_date(loan, received_on):
+_UNREAD = object()
+
+
+def check_date(loan, received_on, last=_UNREAD):
+    """The receipt date, checked: not after the business date, not before the payout, not
+    before the loan's last receipt (``last``: that date when the caller has read it after
+    taking the loan lock, None when there is no receipt yet)."""
     if received_on is None:
         raise DomainError("请填写收款日期", "received_on")
     if isinstance(received_on, str):
@@ -241,7 +247,8 @@ def check_date(loan, received_on):
         raise DomainError(f"收款日期 {received_on} 不能晚于营业日期 {today}", "received_on")
     if loan.installments and received_on < loan.installments[0].start_date:
         raise DomainError(f"收款日期 {received_on} 不能早于放款日期 {loan.installments[0].start_date}", "received_on")
-    last = last_receipt_date(loan.id)
+    if last is _UNREAD:
+        last = last_receipt_date(loan.id)
     if last is not None and received_on < last:
         raise DomainError(f"收款日期 {received_on} 早于该项目最近一笔收款的日期 {last}；"
                           "收款须按日期顺序登记，如需补登请先冲销后面的收款", "received_on")
@@ -255,6 +262,37 @@ def check_fund_account(fund_account):
 
 def last_receipt_date(loan_id):
     return db.session.execute(select(func.max(Repayment.received_on)).where(Repayment.loan_id == loan_id)).scalar()
+
+
+_KEY_AND_LAST_DATE = None
+
+
+def key_and_last_date(key, loan_id):
+    """(the receipt already posted under ``key`` or None, the loan's last receipt date or
+    None) in one round trip. Call it *after* ``loans.lock``: the statement's snapshot is
+    then taken once the lock is held, so a twin or an earlier receipt that committed while
+    we waited is seen (on PostgreSQL, folding these reads into the locking SELECT would not
+    do: its snapshot predates the wait)."""
+    global _KEY_AND_LAST_DATE
+    if _KEY_AND_LAST_DATE is None:   # built once: compiled once, cache key memoized
+        found = select(Repayment.id).where(Repayment.idempotency_key == bindparam("key")).scalar_subquery()
+        last = select(func.max(Repayment.received_on)).where(Repayment.loan_id == bindparam("loan_id")) \
+            .scalar_subquery()
+        _KEY_AND_LAST_DATE = select(found.label("receipt_id"), last.label("last_date"))
+    receipt_id, last_date = db.session.execute(_KEY_AND_LAST_DATE, {"key": key, "loan_id": loan_id}).one()
+    if isinstance(last_date, str):   # SQLite hands a bare scalar subquery back as text
+        last_date = date.fromisoformat(last_date)
+    return (db.session.get(Repayment, receipt_id) if receipt_id is not None else None), last_date
+
+
+def fees_outstanding(loan):
+    """The loan's income fees receivable (due_on set, account income) not yet collected."""
+    return [fee for fee in loan.fees if fee.due_on is not None and fee.account == "income" and fee.outstanding > 0]
+
+
+def paid_off(loan):
+    """Every installment paid off and no income fee left to collect: the loan may close."""
+    return all(i.paid_off_on is not None for i in loan.installments) and not fees_outstanding(loan)
 
 
 def crystallise(loan, as_of):
@@ -364,17 +402,17 @@ def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency
     prepayment (提前还本申请) or a settlement."""
     key = check_key(idempotency_key)
     amount = check_money(amount)
-    existing = by_key(key)
-    if existing is not None:
-        return replay(existing, loan_id, amount)
 
     def work():
+        # The key is looked up once, after the lock (not also before it): a twin that
+        # committed while we waited for the lock is seen here, and one racing past this
+        # point loses on the unique index (``committed``). A replay takes the lock too.
         loan = loans.lock(loan_id)
-        again = by_key(key)   # a twin may have committed while we waited for the lock
+        again, last = key_and_last_date(key, loan_id)
         if again is not None:
             return replay(again, loan_id, amount)
         _check_payable(loan)
-        on = check_date(loan, received_on)
+        on = check_date(loan, received_on, last)
         check_fund_account(fund_account)
         crystallise(loan, on)
         rows = payable(loan, on)
@@ -383,15 +421,19 @@ def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency
         allocation = allocate(amount, owed_of(rows), loan.product.allocation_order)
         lines = apply_allocation(loan, allocation, on)
         payer_name = check_payer(loan, payer)
-        voucher = ledger.post(
-            f"收款 {loan.loan_no} {loan.customer.name}",
-            [ledger.Line(fund_account.ledger_account, debit=amount, fund_account=fund_account,
-                         memo=f"收 {payer_name}")] + credit_lines(loan, lines, cleared_receivable(loan, lines)),
-            user, business_date=on, source=("repayment", loan.id))
+        journal = [ledger.Line(None, debit=amount, fund_account=fund_account,   # the fund account's ledger account
+                               memo=f"收 {payer_name}")] + credit_lines(loan, lines, cleared_receivable(loan, lines))
+        # The installments' changes need not be flushed before the ledger's reads (chart,
+        # closed period): they go out in the voucher's flush, one flush instead of two.
+        with db.session.no_autoflush:
+            voucher = ledger.post(f"收款 {loan.loan_no} {loan.customer.name}", journal, user, business_date=on,
+                                  source=("repayment", loan.id))
         receipt = new_receipt(loan, "repayment", amount, on, fund_account, payer_name, key, user, remarks, lines,
                                voucher)
-        db.session.flush()
-        if all(i.paid_off_on is not None for i in loan.installments):
+        # No flush here: the commit flushes the receipt (a duplicate key fails there, in
+        # ``committed``). The loan closes only when nothing is owed: income fees still
+        # receivable keep it open (collecting the last one closes it: fees.collect).
+        if paid_off(loan):
             close_loan(loan, on, user, f"最后一期还清，收款单 {receipt.receipt_no}")
         return receipt
 

@@ -1,4 +1,6 @@
-"""Shared base for our ModelViews."""
+"""Shared base for our ModelViews and APIs."""
+import re
+
 from flask import flash, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -78,3 +80,46 @@ def xlsx_download(data, file_name):
 
     return Response(data, mimetype=XLSX_MIMETYPE, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file_name)}"})
+
+
+# -- OpenAPI documentation of hand-written API endpoints --------------------------------
+_URL_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+#: The answers of any protected endpoint on one record: not logged in, not allowed, not found.
+PROTECTED_ERRORS = (401, 403, 404)
+
+
+def api_operation(*more_errors, parameters=()):
+    """What ``ApiDocsMixin`` adds to an endpoint's OpenAPI operation: the error responses
+    (FAB's shared ``#/components/responses/<code>``: PROTECTED_ERRORS and ``more_errors``)
+    and extra ``parameters``. The docstring then holds only what is particular to the
+    endpoint (description, request body, the 200/201 answer)."""
+
+    def mark(func):
+        func._api_operation = {"errors": PROTECTED_ERRORS + more_errors, "parameters": list(parameters)}
+        return func
+
+    return mark
+
+
+class ApiDocsMixin:
+    """A BaseApi mixin that completes the operations FAB reads from the docstrings of the
+    endpoints marked with ``@api_operation``: the URL's path parameters (``<int:loan_id>``),
+    the extra parameters and the error responses, which every endpoint would otherwise
+    spell out again in the same YAML lines."""
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        extra = getattr(func, "_api_operation", None)
+        if extra is None:
+            return
+        path_parameters = [{"in": "path", "schema": {"type": "integer" if kind == "int" else "string"}, "name": name}
+                           for url, _methods in func._urls if self.path_helper(path=url) == path
+                           for kind, name in _URL_PARAMETER.findall(url)]
+        for method in methods:
+            operation = operations[method.lower()]
+            operation["parameters"] = path_parameters + extra["parameters"] + operation.get("parameters", [])
+            responses = operation.setdefault("responses", {})
+            for code in extra["errors"]:
+                responses.setdefault(code, {"$ref": f"#/components/responses/{code}"})

@@ -34,7 +34,7 @@ from app.models.product import ALLOCATION_ORDERS, PERIOD_UNITS, LoanProduct
 from app.services import loans as loan_service
 from app.services import products as product_service
 from app.services.scope import can_see_branch, scope_filters
-from app.views.base import AppInterface
+from app.views.base import ApiDocsMixin, AppInterface, api_operation
 from app.views.customer_api import DomainErrorApi, _acting_user
 from app.views.customers import _officer_choices
 from app.views.loans import LOAN_LABELS, LoanScopeFilter
@@ -184,7 +184,7 @@ def _changed(item, *keys):
     return {key for key in keys if state.attrs[key].history.has_changes()}
 
 
-class LoanApi(ExactDecimalsMixin, DomainErrorApi):
+class LoanApi(ApiDocsMixin, ExactDecimalsMixin, DomainErrorApi):
     """项目 API: loans in the caller's data scope (and granted to them); drafts and submit."""
 
     resource_name = "loan"
@@ -282,6 +282,7 @@ class LoanApi(ExactDecimalsMixin, DomainErrorApi):
     @protect()
     @safe
     @permission_name("submit")
+    @api_operation(422)
     def submit(self, pk):
         """Submit a draft for approval after every pre-submission check.
         ---
@@ -290,11 +291,6 @@ class LoanApi(ExactDecimalsMixin, DomainErrorApi):
             Runs the pre-submission checks (product terms, guarantees and loan-to-value,
             cost cap, concentration, customer materials); on success the loan goes to
             in_approval. A warning (cost above 4 × LPR) does not stop the submission.
-          parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
           responses:
             200:
               description: Submitted
@@ -305,14 +301,6 @@ class LoanApi(ExactDecimalsMixin, DomainErrorApi):
                     properties:
                       status: {type: string, example: in_approval}
                       warning: {type: string, nullable: true}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
-            422:
-              $ref: '#/components/responses/422'
         """
         loan = self.datamodel.get(pk, self._base_filters)
         if loan is None:

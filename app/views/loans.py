@@ -27,6 +27,7 @@ from app.models.product import FEE_ACCOUNTS, FEE_BASES, FEE_TIMINGS, LoanProduct
 from app.services import attachments as attachment_service
 from app.services import dictionaries, excel, loans, settings
 from app.models.contract import DOC_TYPES
+from app.models.servicing import REQUEST_KINDS
 from app.services import contracts, loan_approval, loan_parts, repayments
 from app.services import workflow as workflow_service
 from app.views.base import AppInterface, CheckedModelView, xlsx_download
@@ -35,6 +36,9 @@ from app.views.widgets import AjaxModelField, ChoiceField, CommaListField, Count
 
 #: Statuses whose page shows the 贷后 (repayments) tab.
 SERVICED_STATUSES = ("active", "settled", "written_off", "closed")
+#: The adjustment requests offered on an active loan's page (app/views/servicing_adjustments.py).
+ADJUST_KINDS = [(kind, REQUEST_KINDS[kind]) for kind in (
+    "interest_waiver", "interest_refund", "transfer_income", "write_off", "compensation", "fee_refund", "deposit_return")]
 
 
 class LoanScopeFilter(BaseFilter):
@@ -290,7 +294,7 @@ class LoanView(_LoanQueryView):
             documents=contracts.documents_of(loan), doc_types=DOC_TYPES, pdf_available=contracts.pdf_available(),
             disbursement_approval=workflow_service.panel("disbursement", loan.id, g.user),
             servicing=(repayments.overview(loan) if loan.status in SERVICED_STATUSES else None),
-            revision_rows=repayments.revision_rows)
+            revision_rows=repayments.revision_rows, adjust_kinds=ADJUST_KINDS)
 
     @expose("/contract_signed/<int:pk>", methods=["POST"])
     @has_access

@@ -11,10 +11,7 @@ needs ``can_post`` and settling ``can_settle``.
 Each form carries a hidden idempotency key generated when the form is rendered: submitting
 the same form twice (a double click, a reload) posts once.
 """
-import uuid
-from datetime import date
-
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterInFunction
@@ -29,55 +26,14 @@ from app.domain.errors import DomainError
 from app.domain.words import amount_in_words
 from app.extensions import db
 from app.models import Customer, Loan
-from app.models.finance import FundAccount
 from app.models.servicing import REPAYMENT_KINDS, Repayment
 from app.services import contracts, excel, home, loans, repayments, settings
 from app.views.base import AppInterface, AppModelView, xlsx_download
+from app.views.servicing_common import (can, clean_amount, date_arg, earlier_receipt, form_values, is_replay, money,
+                                        posted_date, posted_fund_account, receipt_defaults, receiving_accounts,
+                                        visible_loan)
 
 SETTLEMENT_DOC = "settlement_certificate"
-
-
-def money(value):
-    """1234.5 → "1,234.50"; None → ""."""
-    return "" if value is None else f"{value:,.2f}"
-
-
-def receiving_accounts():
-    """Active cash and bank accounts (where a receipt can land)."""
-    return db.session.execute(select(FundAccount).where(
-        FundAccount.is_active.is_(True), FundAccount.kind.in_(("cash", "bank"))).order_by(FundAccount.id)).scalars().all()
-
-
-def visible_loan(loan_id):
-    loan = db.session.get(Loan, loan_id)
-    if loan is None or not loans.can_see(loan, g.user):
-        abort(404)
-    return loan
-
-
-def date_arg(raw, default):
-    """(date, error message): ``raw`` as an ISO date, or ``default`` when blank or invalid."""
-    raw = (raw or "").strip()
-    if not raw:
-        return default, None
-    try:
-        return date.fromisoformat(raw), None
-    except ValueError:
-        return default, f"日期“{raw}”无效，格式为 YYYY-MM-DD；已按营业日期 {default} 显示"
-
-
-def clean_amount(raw):
-    """The amount as typed, without thousands separators or spaces (the service checks it)."""
-    return (raw or "").replace(",", "").replace("，", "").replace(" ", "").strip()
-
-
-def new_key():
-    return uuid.uuid4().hex
-
-
-def _can(permission, view):
-    user = g.get("user")
-    return bool(user is not None and user.is_authenticated and current_app.appbuilder.sm.has_access(permission, view))
 
 
 def settlement_documents(loan):
@@ -89,6 +45,23 @@ class RepaymentView(BaseView):
 
     route_base = "/repayment"
     default_view = "index"
+
+    # -- shared by 收款登记 and 结清 ---------------------------------------------------------
+    def _show_as_of(self, loan_id, render):
+        """The page of the loan on ``?date=`` (the business date when blank or invalid: then
+        with a warning), the form filled with its defaults."""
+        loan = visible_loan(loan_id)
+        as_of, error = date_arg(request.args.get("date"), settings.business_date())
+        if error:
+            flash(error, "warning")
+        return render(loan, as_of, values=None, error=None)
+
+    def _refused(self, loan_id, exc, date_field, render):
+        """A post the service refused: nothing is kept, and the page shows again on the posted
+        date with the user's input and the message under its field."""
+        db.session.rollback()
+        as_of, _error = date_arg(request.form.get(date_field), settings.business_date())
+        return render(visible_loan(loan_id), as_of, values=request.form, error=exc)
 
     # -- 收款登记 entry: what is due, and a loan search ------------------------------------
     @expose("/")
@@ -108,12 +81,7 @@ class RepaymentView(BaseView):
     @has_access
     @permission_name("show")
     def loan(self, loan_id):
-        loan = visible_loan(loan_id)
-        today = settings.business_date()
-        as_of, error = date_arg(request.args.get("date"), today)
-        if error:
-            flash(error, "warning")
-        return self._render_loan(loan, as_of, values=None, error=None)
+        return self._show_as_of(loan_id, self._render_loan)
 
     @expose("/loan/<int:loan_id>", methods=["POST"])
     @has_access
@@ -121,19 +89,14 @@ class RepaymentView(BaseView):
     def post_repayment(self, loan_id):
         loan = visible_loan(loan_id)
         form = request.form
-        key = (form.get("idempotency_key") or "").strip()
-        fund = db.session.get(FundAccount, form.get("fund_account", type=int) or 0)
-        earlier = repayments.by_key(key) if key else None
+        key, earlier = earlier_receipt(form)
         try:
             receipt = repayments.post_repayment(
-                loan.id, clean_amount(form.get("amount")), (form.get("received_on") or "").strip() or None, fund,
-                g.user, key, payer=form.get("payer"), remarks=form.get("remarks"))
+                loan.id, clean_amount(form.get("amount")), posted_date(form.get("received_on")),
+                posted_fund_account(form), g.user, key, payer=form.get("payer"), remarks=form.get("remarks"))
         except DomainError as exc:
-            db.session.rollback()
-            loan = visible_loan(loan_id)
-            as_of, _error = date_arg(form.get("received_on"), settings.business_date())
-            return self._render_loan(loan, as_of, values=form, error=exc)
-        if earlier is not None and earlier.id == receipt.id:
+            return self._refused(loan_id, exc, "received_on", self._render_loan)
+        if is_replay(earlier, receipt):
             flash(f"该笔收款已登记（重复提交，未再次入账）：收款单 {receipt.receipt_no}", "info")
         else:
             flash(f"已登记收款 {receipt.amount:,.2f} 元，收款单 {receipt.receipt_no}", "success")
@@ -148,17 +111,15 @@ class RepaymentView(BaseView):
         active = loan.status in repayments.PAYABLE_STATUSES
         if values is None:
             suggested = summary.due_now if summary.due_now > 0 else summary.next_due_amount
-            values = {"received_on": as_of.isoformat(), "amount": f"{suggested:.2f}" if suggested else "",
-                      "fund_account": str(accounts[0].id) if accounts else "", "payer": loan.customer.name,
-                      "remarks": "", "idempotency_key": new_key()}
+            values = {**receipt_defaults(loan, accounts, as_of), "amount": f"{suggested:.2f}" if suggested else ""}
         else:
-            values = {key: values.get(key, "") for key in ("received_on", "amount", "fund_account", "payer",
-                                                             "remarks", "idempotency_key")}
+            values = form_values(values, ("received_on", "amount", "fund_account", "payer", "remarks",
+                                          "idempotency_key"))
         return self.render_template(
             "microloan/repayment_loan.html", title=_l("Record a repayment"), loan=loan, as_of=as_of,
             status=status, summary=summary, accounts=accounts, values=values, error=error, active=active,
-            can_post=_can("can_post", "RepaymentView") and active,
-            can_settle=_can("can_settle", "RepaymentView") and active,
+            can_post=can("can_post", "RepaymentView") and active,
+            can_settle=can("can_settle", "RepaymentView") and active,
             receipts=repayments.receipts_of(loan.id), money=money)
 
     # -- 收款单 --------------------------------------------------------------------------
@@ -175,20 +136,16 @@ class RepaymentView(BaseView):
         return self.render_template(
             "microloan/repayment_receipt.html", title=_l("Receipt"), receipt=receipt, loan=receipt.loan,
             words=amount_in_words(receipt.amount), totals=totals, money=money,
-            voucher=repayments.voucher_of(receipt), can_see_voucher=_can("can_show", "VoucherView"),
+            voucher=repayments.voucher_of(receipt), can_see_voucher=can("can_show", "VoucherView"),
             documents=settlement_documents(receipt.loan) if receipt.kind == "settlement" else [],
-            can_download=_can("can_download", "AttachmentView"))
+            can_download=can("can_download", "AttachmentView"))
 
     # -- 结清 ----------------------------------------------------------------------------
     @expose("/settle/<int:loan_id>", methods=["GET"])
     @has_access
     @permission_name("show")
     def settlement(self, loan_id):
-        loan = visible_loan(loan_id)
-        as_of, error = date_arg(request.args.get("date"), settings.business_date())
-        if error:
-            flash(error, "warning")
-        return self._render_settle(loan, as_of, values=None, error=None)
+        return self._show_as_of(loan_id, self._render_settle)
 
     @expose("/settle/<int:loan_id>", methods=["POST"])
     @has_access
@@ -196,19 +153,15 @@ class RepaymentView(BaseView):
     def settle(self, loan_id):
         loan = visible_loan(loan_id)
         form = request.form
-        key = (form.get("idempotency_key") or "").strip()
-        fund = db.session.get(FundAccount, form.get("fund_account", type=int) or 0)
-        earlier = repayments.by_key(key) if key else None
+        key, earlier = earlier_receipt(form)
         try:
-            receipt = repayments.settle(loan.id, (form.get("settled_on") or "").strip() or None, fund, g.user, key,
+            receipt = repayments.settle(loan.id, posted_date(form.get("settled_on")), posted_fund_account(form),
+                                        g.user, key,
                                         offset_deposit=form.get("offset_deposit") in ("1", "y", "on", "true"),
                                         payer=form.get("payer"), remarks=form.get("remarks"))
         except DomainError as exc:
-            db.session.rollback()
-            loan = visible_loan(loan_id)
-            as_of, _error = date_arg(form.get("settled_on"), settings.business_date())
-            return self._render_settle(loan, as_of, values=form, error=exc)
-        if earlier is not None and earlier.id == receipt.id:
+            return self._refused(loan_id, exc, "settled_on", self._render_settle)
+        if is_replay(earlier, receipt):
             flash(f"该项目已结清（重复提交，未再次入账）：收款单 {receipt.receipt_no}", "info")
         else:
             flash(f"项目 {receipt.loan.loan_no} 已结清，收款 {receipt.amount:,.2f} 元，收款单 {receipt.receipt_no}",
@@ -220,17 +173,15 @@ class RepaymentView(BaseView):
         quote = repayments.quote(loan, as_of) if active else None
         accounts = receiving_accounts()
         if values is None:
-            values = {"settled_on": as_of.isoformat(), "fund_account": str(accounts[0].id) if accounts else "",
-                      "payer": loan.customer.name, "remarks": "", "offset_deposit": "",
-                      "idempotency_key": new_key()}
+            values = {**receipt_defaults(loan, accounts, as_of, date_field="settled_on"), "offset_deposit": ""}
         else:
-            values = {key: values.get(key, "") for key in ("settled_on", "fund_account", "payer", "remarks",
-                                                             "offset_deposit", "idempotency_key")}
+            values = form_values(values, ("settled_on", "fund_account", "payer", "remarks", "offset_deposit",
+                                          "idempotency_key"))
         return self.render_template(
             "microloan/settlement_loan.html", title=_l("Settlement"), loan=loan, as_of=as_of, quote=quote,
             accounts=accounts, values=values, error=error, active=active, money=money,
-            can_settle=_can("can_settle", "RepaymentView") and active,
-            documents=settlement_documents(loan), can_download=_can("can_download", "AttachmentView"))
+            can_settle=can("can_settle", "RepaymentView") and active,
+            documents=settlement_documents(loan), can_download=can("can_download", "AttachmentView"))
 
 
 # -- 收款单查询 ------------------------------------------------------------------------
@@ -360,8 +311,8 @@ def _due_sections(user):
     data scope); the rows link to the repayment page, or to the loan page for an officer."""
     if user is None or not user.is_authenticated:
         return None
-    to_repayment = _can("can_show", "RepaymentView")
-    if not to_repayment and not _can("can_edit", "LoanView"):   # finance, managers, risk; loan officers
+    to_repayment = can("can_show", "RepaymentView")
+    if not to_repayment and not can("can_edit", "LoanView"):   # finance, managers, risk; loan officers
         return None
     lists = home.due_lists(user)
     titles = due_titles(lists)

@@ -7,22 +7,21 @@ Permissions: ``ServicingAdjustView`` names each form ``apply_<kind>`` (officers'
 only); ``FeeCollectView`` is finance's (``Fee.*``); ``RepaymentLedgerView`` reads with
 ``can_show`` / ``can_export`` (finance, and managers and risk read).
 """
-import uuid
-
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import Loan
-from app.models.finance import FundAccount
 from app.models.loan import LoanFee
 from app.models.servicing import REQUEST_KINDS, ServicingRequest
-from app.services import adjustments, excel, fees, loans, repayments, settings
+from app.services import adjustments, excel, fees, repayments, settings
 from app.services import servicing_requests as requests_service
 from app.views.base import xlsx_download
+from app.views.servicing_common import (can, clean_amount, earlier_receipt, form_int, form_values, is_replay, money,
+                                        posted_date, posted_fund_account, receipt_defaults, receiving_accounts,
+                                        visible_loan)
 
 #: The kinds whose apply form lives here, in menu order.
 ADJUST_KINDS = ("interest_waiver", "interest_refund", "transfer_income", "write_off", "compensation", "fee_refund",
@@ -34,39 +33,6 @@ TITLES = {
     "fee_refund": _l("Apply for a fee refund"), "deposit_return": _l("Apply for a deposit return"),
 }
 FIELDS = ("reason", "amount", "source", "guarantor", "loan_fee", "fund_account", "idempotency_key")
-
-
-def money(value):
-    return "" if value is None else f"{value:,.2f}"
-
-
-def clean_amount(raw):
-    raw = (raw or "").replace(",", "").replace("，", "").replace(" ", "").strip()
-    return raw or None
-
-
-def cash_accounts():
-    query = db.select(FundAccount).where(FundAccount.is_active.is_(True), FundAccount.kind.in_(("cash", "bank")))
-    return db.session.execute(query.order_by(FundAccount.id)).scalars().all()
-
-
-def visible_loan(loan_id):
-    loan = db.session.get(Loan, loan_id)
-    if loan is None or not loans.can_see(loan, g.user):
-        abort(404)
-    return loan
-
-
-def can(permission, view):
-    user = g.get("user")
-    return bool(user is not None and user.is_authenticated and current_app.appbuilder.sm.has_access(permission, view))
-
-
-def _int(raw):
-    try:
-        return int(raw) if raw not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _kind_route(kind):
@@ -103,16 +69,16 @@ class ServicingAdjustView(BaseView):
                   "fund_account": ""}
         if request.method == "POST":
             form = request.form
-            values = {name: form.get(name, "") for name in FIELDS}
+            values = form_values(form, FIELDS)
             item = ServicingRequest(kind=kind, loan_id=loan.id, reason=form.get("reason"),
-                                    amount=clean_amount(form.get("amount")) if kind != "write_off" else None)
+                                    amount=(clean_amount(form.get("amount")) or None) if kind != "write_off" else None)
             if kind == "transfer_income":
                 item.transfer_source = form.get("source")
             if kind == "compensation":
-                item.guarantor_id = _int(form.get("guarantor"))
+                item.guarantor_id = form_int(form.get("guarantor"))
             if kind == "fee_refund":
-                item.loan_fee_id = _int(form.get("loan_fee"))
-            fund = db.session.get(FundAccount, _int(form.get("fund_account")) or 0)
+                item.loan_fee_id = form_int(form.get("loan_fee"))
+            fund = posted_fund_account(form)
             if fund is not None:
                 item.fund_account = fund
             try:
@@ -126,7 +92,7 @@ class ServicingAdjustView(BaseView):
                 return redirect(url_for("ServicingRequestView.show", pk=item.id))
         return self.render_template(
             "microloan/adjust_form.html", title=TITLES[kind], kind=kind, kind_label=REQUEST_KINDS[kind], loan=loan,
-            values=values, error=error, facts=facts(kind, loan), accounts=cash_accounts(), money=money,
+            values=values, error=error, facts=facts(kind, loan), accounts=receiving_accounts(), money=money,
             open_requests=requests_service.open_requests(loan.id, kind),
             sources=adjustments.TRANSFER_SOURCES, fee_rows=fees.fees_of(loan))
 
@@ -137,26 +103,22 @@ class ServicingAdjustView(BaseView):
     def recover(self, loan_id):
         loan = visible_loan(loan_id)
         error = None
-        accounts = cash_accounts()
-        values = {"received_on": settings.business_date().isoformat(), "amount": "", "payer": loan.customer.name,
-                  "fund_account": str(accounts[0].id) if accounts else "", "remarks": "",
-                  "idempotency_key": uuid.uuid4().hex}
+        accounts = receiving_accounts()
+        values = {**receipt_defaults(loan, accounts, settings.business_date()), "amount": ""}
         if request.method == "POST":
             form = request.form
-            values = {name: form.get(name, "") for name in values}
-            key = (form.get("idempotency_key") or "").strip()
-            earlier = repayments.by_key(key) if key else None
+            values = form_values(form, values)
+            key, earlier = earlier_receipt(form)
             try:
                 receipt = adjustments.recover(
-                    loan.id, clean_amount(form.get("amount")), (form.get("received_on") or "").strip() or None,
-                    db.session.get(FundAccount, _int(form.get("fund_account")) or 0), g.user, key,
-                    payer=form.get("payer"), remarks=form.get("remarks"))
+                    loan.id, clean_amount(form.get("amount")) or None, posted_date(form.get("received_on")),
+                    posted_fund_account(form), g.user, key, payer=form.get("payer"), remarks=form.get("remarks"))
             except DomainError as exc:
                 db.session.rollback()
                 loan = visible_loan(loan_id)
                 error = exc
             else:
-                if earlier is not None and earlier.id == receipt.id:
+                if is_replay(earlier, receipt):
                     flash(f"该笔收款已登记（重复提交，未再次入账）：收款单 {receipt.receipt_no}", "info")
                 else:
                     flash(f"已登记核销后收回 {receipt.amount:,.2f} 元，收款单 {receipt.receipt_no}", "success")
@@ -211,39 +173,34 @@ class FeeCollectView(BaseView):
     def collect(self, loan_id):
         loan = visible_loan(loan_id)
         form = request.form
-        key = (form.get("idempotency_key") or "").strip()
-        earlier = repayments.by_key(key) if key else None
-        fee_id = _int(form.get("loan_fee"))
+        key, earlier = earlier_receipt(form)
+        fee_id = form_int(form.get("loan_fee"))
         fee = db.session.get(LoanFee, fee_id) if fee_id else None
         try:
             if fee is None or fee.loan_id != loan.id:
                 raise DomainError("请选择该项目的费用", "loan_fee")
-            receipt = fees.collect(fee.id, clean_amount(form.get("amount")),
-                                   (form.get("received_on") or "").strip() or None,
-                                   db.session.get(FundAccount, _int(form.get("fund_account")) or 0), g.user, key,
+            receipt = fees.collect(fee.id, clean_amount(form.get("amount")) or None,
+                                   posted_date(form.get("received_on")), posted_fund_account(form), g.user, key,
                                    payer=form.get("payer"), remarks=form.get("remarks"))
         except DomainError as exc:
             db.session.rollback()
             return self._render(visible_loan(loan_id), form, exc)
-        if earlier is not None and earlier.id == receipt.id:
+        if is_replay(earlier, receipt):
             flash(f"该笔收费已登记（重复提交，未再次入账）：收款单 {receipt.receipt_no}", "info")
         else:
             flash(f"已收取{receipt.kind_label} {receipt.amount:,.2f} 元，收款单 {receipt.receipt_no}", "success")
         return redirect(url_for("FeeCollectView.loan", loan_id=loan.id))
 
     def _render(self, loan, form, error):
-        accounts = cash_accounts()
+        accounts = receiving_accounts()
         rows = fees.fees_of(loan)
         if form is None:
             first = next((r for r in rows if r.outstanding > 0), None)
-            values = {"loan_fee": str(first.id) if first else "",
-                      "amount": f"{first.outstanding:.2f}" if first else "",
-                      "received_on": settings.business_date().isoformat(),
-                      "fund_account": str(accounts[0].id) if accounts else "", "payer": loan.customer.name,
-                      "remarks": "", "idempotency_key": uuid.uuid4().hex}
+            values = {**receipt_defaults(loan, accounts, settings.business_date()),
+                      "loan_fee": str(first.id) if first else "", "amount": f"{first.outstanding:.2f}" if first else ""}
         else:
-            values = {name: form.get(name, "") for name in ("loan_fee", "amount", "received_on", "fund_account",
-                                                            "payer", "remarks", "idempotency_key")}
+            values = form_values(form, ("loan_fee", "amount", "received_on", "fund_account", "payer", "remarks",
+                                        "idempotency_key"))
         return self.render_template(
             "microloan/fee_collect.html", title=_l("Loan fees"), loan=loan, rows=rows, values=values, error=error,
             accounts=accounts, money=money, collectable=loan.status in fees.COLLECTABLE_STATUSES,

@@ -31,10 +31,13 @@ from app.extensions import db
 from app.models import Loan
 from app.models.finance import FundAccount
 from app.services import loans, repayments, settings
+from app.views.base import ApiDocsMixin, api_operation
 from app.views.customer_api import _acting_user
 
 #: The service's field names → the API's.
 FIELD_NAMES = {"received_on": "date", "fund_account": "fund_account_id"}
+#: The ``?date=YYYY-MM-DD`` of the reading endpoints (default: the business date).
+DATE_QUERY = {"in": "query", "schema": {"type": "string", "format": "date"}, "name": "date"}
 
 
 def amount(value):
@@ -91,13 +94,16 @@ def schedule_json(loan, rows, as_of):
             "installments": result}
 
 
-class RepaymentApi(BaseApi):
+class RepaymentApi(ApiDocsMixin, BaseApi):
     """收款 API on /api/v1/loans/…: post receipts, the payoff quote and the schedule."""
 
     resource_name = "loans"
     openapi_spec_tag = "Repayments"
     allow_browser_login = True
     base_permissions = ["can_post", "can_get"]
+
+    # The error responses and the loan_id / date parameters of the OpenAPI docs are added
+    # by ApiDocsMixin from @api_operation (app/views/base.py).
 
     # -- helpers -----------------------------------------------------------------------
     def _error(self, exc):
@@ -126,6 +132,7 @@ class RepaymentApi(BaseApi):
     @protect()
     @safe
     @permission_name("post")
+    @api_operation(422)
     def post_repayment(self, loan_id):
         """Post a receipt (正常还款) against an active loan.
         ---
@@ -134,10 +141,6 @@ class RepaymentApi(BaseApi):
             Allocates the amount over what is due (and the next installment) by the
             product's order. The same idempotency_key again returns the first receipt
             with status 200 and posts nothing.
-          parameters:
-          - in: path
-            schema: {type: integer}
-            name: loan_id
           requestBody:
             required: true
             content:
@@ -157,14 +160,6 @@ class RepaymentApi(BaseApi):
               description: Posted; the receipt and its allocation lines
             200:
               description: The key was used before; the first receipt
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
-            422:
-              $ref: '#/components/responses/422'
         """
         loan = self._loan(loan_id)
         if loan is None:
@@ -203,23 +198,14 @@ class RepaymentApi(BaseApi):
     @protect()
     @safe
     @permission_name("get")
+    @api_operation()
     def receipts(self, loan_id):
         """The loan's receipts, oldest first.
         ---
         get:
-          parameters:
-          - in: path
-            schema: {type: integer}
-            name: loan_id
           responses:
             200:
               description: receipts with their allocation lines
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
         """
         loan = self._loan(loan_id)
         if loan is None:
@@ -232,28 +218,14 @@ class RepaymentApi(BaseApi):
     @protect()
     @safe
     @permission_name("get")
+    @api_operation(422, parameters=[DATE_QUERY])
     def payoff(self, loan_id):
         """The payoff quote (结清试算) for a date (default: the business date).
         ---
         get:
-          parameters:
-          - in: path
-            schema: {type: integer}
-            name: loan_id
-          - in: query
-            schema: {type: string, format: date}
-            name: date
           responses:
             200:
               description: principal, interest to date, penalty, compound, fees, deposit, total
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
-            422:
-              $ref: '#/components/responses/422'
         """
         loan = self._loan(loan_id)
         if loan is None:
@@ -272,28 +244,14 @@ class RepaymentApi(BaseApi):
     @protect()
     @safe
     @permission_name("get")
+    @api_operation(422, parameters=[DATE_QUERY])
     def schedule(self, loan_id):
         """The schedule with scheduled, paid and outstanding parts on a date.
         ---
         get:
-          parameters:
-          - in: path
-            schema: {type: integer}
-            name: loan_id
-          - in: query
-            schema: {type: string, format: date}
-            name: date
           responses:
             200:
               description: installments
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              $ref: '#/components/responses/403'
-            404:
-              $ref: '#/components/responses/404'
-            422:
-              $ref: '#/components/responses/422'
         """
         loan = self._loan(loan_id)
         if loan is None:

@@ -11,7 +11,7 @@ managers read.
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
@@ -19,26 +19,16 @@ from sqlalchemy import select
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import AppUser, Loan
+from app.models import AppUser
 from app.models.servicing import KEEP_MODES, GuarantorConsent, ServicingRequest
 from app.services import extension as extension_service
 from app.services import loan_change as loan_change_service
-from app.services import loans, repayments, settings
+from app.services import repayments, settings
 from app.services import prepayment as prepayment_service
 from app.services import servicing_requests
+from app.views.servicing_common import money, visible_loan
 
 REMINDER_DAYS = 30
-
-
-def money(value):
-    return "" if value is None else f"{value:,.2f}"
-
-
-def _loan(loan_id):
-    loan = db.session.get(Loan, loan_id)
-    if loan is None or not loans.can_see(loan, g.user):
-        abort(404)
-    return loan
 
 
 def _date(raw, field, label):
@@ -105,7 +95,7 @@ class ServicingApplyView(BaseView):
     @has_access
     @permission_name("apply_prepayment")
     def prepayment(self, loan_id):
-        loan = _loan(loan_id)
+        loan = visible_loan(loan_id)
         form = request.form if request.method == "POST" else request.args
         values = {"amount": form.get("amount", ""), "effective_on": form.get("effective_on")
                   or settings.business_date().isoformat(), "keep_mode": form.get("keep_mode", "term"),
@@ -122,7 +112,7 @@ class ServicingApplyView(BaseView):
                 plan = prepayment_service.plan(loan, amount, on, values["keep_mode"])
         except DomainError as exc:
             db.session.rollback()
-            loan = _loan(loan_id)
+            loan = visible_loan(loan_id)
             error = exc
         return self._page("microloan/servicing_apply_prepayment.html", loan, _l("Apply for prepayment"), values,
                           error, plan=plan, keep_modes=KEEP_MODES)
@@ -132,10 +122,10 @@ class ServicingApplyView(BaseView):
     @has_access
     @permission_name("apply_extension")
     def extension(self, loan_id):
-        loan = _loan(loan_id)
+        loan = visible_loan(loan_id)
         form = request.form if request.method == "POST" else request.args
         values = {"extension_periods": form.get("extension_periods", ""),
-                  "new_rate": form.get("new_rate") or f"{Decimal(loan.annual_rate):g}",
+                  "new_rate": form.get("new_rate") or f"{Decimal(loan.annual_rate).normalize():f}",
                   "reason": form.get("reason", "")}
         consents = {g_.id: {"consented": bool(form.get(f"consent_{g_.id}")),
                             "on": form.get(f"consent_on_{g_.id}", ""), "remarks": form.get(f"consent_remarks_{g_.id}", "")}
@@ -162,7 +152,7 @@ class ServicingApplyView(BaseView):
                 plan = extension_service.preview(loan, periods, rate)
         except DomainError as exc:
             db.session.rollback()
-            loan = _loan(loan_id)
+            loan = visible_loan(loan_id)
             error = exc
         return self._page("microloan/servicing_apply_extension.html", loan, _l("Apply for an extension"), values,
                           error, plan=plan, consents=consents, unit=unit,
@@ -174,7 +164,7 @@ class ServicingApplyView(BaseView):
     @has_access
     @permission_name("apply_loan_change")
     def loan_change(self, loan_id):
-        loan = _loan(loan_id)
+        loan = visible_loan(loan_id)
         form = request.form if request.method == "POST" else request.args
         values = {key: form.get(key, "") for key in ("new_rate", "new_officer", "new_fixed_day", "reason")}
         plan, error = None, None
@@ -192,7 +182,7 @@ class ServicingApplyView(BaseView):
                 plan = loan_change_service.preview(loan, rate, day)
         except DomainError as exc:
             db.session.rollback()
-            loan = _loan(loan_id)
+            loan = visible_loan(loan_id)
             error = exc
         return self._page("microloan/servicing_apply_loan_change.html", loan, _l("Apply for a loan change"), values,
                           error, plan=plan, officers=officers(loan))

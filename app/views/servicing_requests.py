@@ -12,16 +12,15 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models.finance import FundAccount
 from app.models.servicing import REQUEST_KINDS, REQUEST_STATUSES, ServicingRequest
 from app.services import ledger, loans, settings
 from app.services import servicing_requests as service
 from app.services import workflow as workflow_service
 from app.views.base import AppInterface, AppModelView
+from app.views.servicing_common import posted_fund_account, receiving_accounts
 
 LABELS = {
     "request_no": _l("Request no."), "kind": _l("Request type"), "kind_label": _l("Request type"),
@@ -34,11 +33,6 @@ LABELS = {
     "fund_account": _l("Fund account"), "voucher": _l("Voucher"), "created_by": _l("Applicant"),
     "created_at": _l("Applied at"), "executed_at": _l("Executed at"), "executed_by": _l("Executed by"),
 }
-
-
-def fund_accounts():
-    return db.session.execute(select(FundAccount).where(
-        FundAccount.is_active.is_(True), FundAccount.kind.in_(("cash", "bank"))).order_by(FundAccount.id)).scalars().all()
 
 
 class ServicingRequestView(AppModelView):
@@ -66,7 +60,7 @@ class ServicingRequestView(AppModelView):
         item = self._get(pk)
         return self.render_template(
             "microloan/servicing_request_show.html", title=_l("Servicing request"), item=item, labels=LABELS,
-            approval=workflow_service.panel(item.kind, item.id, g.user), accounts=fund_accounts(),
+            approval=workflow_service.panel(item.kind, item.id, g.user), accounts=receiving_accounts(),
             today=settings.business_date(), key=uuid.uuid4().hex,
             can_execute=self.appbuilder.sm.has_access("can_execute", self.__class__.__name__))
 
@@ -79,7 +73,7 @@ class ServicingRequestView(AppModelView):
         try:
             options = {"idempotency_key": form.get("idempotency_key") or None}
             if form.get("fund_account"):
-                options["fund_account"] = db.session.get(FundAccount, form.get("fund_account", type=int) or 0)
+                options["fund_account"] = posted_fund_account(form)
             if form.get("on"):
                 try:
                     options["on"] = date.fromisoformat(form["on"])
@@ -110,4 +104,4 @@ def kind_choices():
     return [(code, label) for code, label in REQUEST_KINDS.items() if code in service.KINDS]
 
 
-__all__ = ["ServicingRequestView", "fund_accounts", "kind_choices", "LABELS", "REQUEST_STATUSES", "ledger"]
+__all__ = ["ServicingRequestView", "kind_choices", "LABELS", "REQUEST_STATUSES", "ledger"]

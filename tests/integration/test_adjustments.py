@@ -1,7 +1,6 @@
 """贷后调整: 免息, 退息, 人工转收入, 核销 and 核销后收回, 代偿, 归还客户费用, 退还保证金 — each
 applied by the officer, approved through its flow, executed (at approval or by finance) with
 a balanced voucher; refusals change nothing."""
-import html
 import re
 from datetime import date, timedelta
 
@@ -17,39 +16,17 @@ from app.models.servicing import Repayment, ServicingRequest
 from app.models.workflow import WorkflowInstance
 from app.services import adjustments, fees, ledger, repayments
 from app.services import servicing_requests as requests_service
-from app.services import workflow as ws
 
-from .servicing_helpers import D, active_loan, bank_id, capital, finance_user, fund, key, on, repay
+from . import servicing_helpers
+from .servicing_helpers import D, bank_id, due_date, finance_user, fund, installment, key, on, repay, request_row
+from .servicing_helpers import loan_id  # noqa: F401 (fixture)
+from .servicing_helpers import text_of as text
 from .test_loans import acting, business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
 START = date(2026, 3, 16)
 #: Who approves each kind (app/services/defaults.py WORKFLOWS).
 APPROVERS = {"write_off": ["risk", "approver"]}
-
-
-@pytest.fixture
-def loan_id(app, login_as):
-    capital(app)
-    return active_loan(app, login_as)   # 100,000 at 12 %, 12 months 等额本息, from 2026-03-16
-
-
-def text(response):
-    return html.unescape(response.get_data(as_text=True))
-
-
-def due_date(app, loan_id, seq):
-    with app.app_context():
-        return db.session.execute(select(Installment.due_date).where(
-            Installment.loan_id == loan_id, Installment.seq == seq)).scalar_one()
-
-
-def installment(app, loan_id, seq):
-    with app.app_context():
-        row = db.session.execute(select(Installment).where(Installment.loan_id == loan_id,
-                                                           Installment.seq == seq)).scalar_one()
-        db.session.expunge(row)
-        return row
 
 
 def apply_form(client, kind, loan_id, **data):
@@ -63,17 +40,7 @@ def apply_form(client, kind, loan_id, **data):
 
 
 def approve(app, kind, request_id):
-    for username in APPROVERS.get(kind, ["approver"]):
-        with acting(app, username) as user:
-            instance = ws.latest_instance(kind, request_id)
-            ws.act(instance.id, user, "approve", "同意")
-
-
-def request_row(app, request_id):
-    with app.app_context():
-        item = db.session.get(ServicingRequest, request_id)
-        db.session.expunge(item)
-        return item
+    servicing_helpers.approve(app, kind, request_id, APPROVERS.get(kind, ["approver"]))
 
 
 def execute(app, request_id, fund_account=None, on=None, refused=None):

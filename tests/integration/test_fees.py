@@ -1,7 +1,6 @@
 """项目费用: collecting fees and deposits (vouchers by the fee's state, idempotent, capped at
 what is outstanding), the fee screen, and the 项目财务流水账 with its running balance and
 Excel export."""
-import html
 import re
 from datetime import date, timedelta
 from io import BytesIO
@@ -16,21 +15,13 @@ from app.models.loan import LoanFee
 from app.models.servicing import Repayment
 from app.services import fees, ledger, repayments
 
-from .servicing_helpers import D, active_loan, bank_id, capital, finance_user, fund, key, on, repay
+from .servicing_helpers import D, bank_id, finance_user, fund, key, on, repay
+from .servicing_helpers import loan_id  # noqa: F401 (fixture: 100,000 at 12 %, 12 months; 评审费 500.00 receivable)
+from .servicing_helpers import text_of as text
 from .test_loans import business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
 START = date(2026, 3, 16)
-
-
-@pytest.fixture
-def loan_id(app, login_as):
-    capital(app)
-    return active_loan(app, login_as)   # 100,000 at 12 %, 12 months; 评审费 500.00 receivable
-
-
-def text(response):
-    return html.unescape(response.get_data(as_text=True))
 
 
 def review_fee(app, loan_id):

@@ -1,6 +1,5 @@
 """待办财务单据: loans waiting for payout, approved requests waiting for execution and fees
 receivable, each with its count and a link to where finance acts; who may open it."""
-import html
 from datetime import datetime
 
 import pytest
@@ -12,15 +11,11 @@ from app.models import AppUser, Loan
 from app.models.servicing import ServicingRequest
 from app.services import finance_todo
 
-from .servicing_helpers import active_loan, capital
+from .servicing_helpers import active_loan, capital, text_of
 from .test_loans import create_loan, make_customer
 from .test_loans import business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
-
-
-def text_of(response):
-    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 once when the borrower later pays, non-accrual after 90 days overdue, the closing report,
 the lock on closed months (vouchers, receipts, reversals), closing in order, and 反结账
 by an admin only."""
-import html
 from datetime import date
 
 import pytest
@@ -14,18 +13,13 @@ from app.models import Installment, JournalLine, LedgerAccount, Voucher
 from app.models.servicing import PeriodClose, Repayment
 from app.services import ledger, period_close, repayments
 
-from .servicing_helpers import D, active_loan, capital, finance_user, fund, key, on, repay
+from .servicing_helpers import D, active_loan, capital, finance_user, fund, installment, key, on, repay, text_of
+from .servicing_helpers import loan_id  # noqa: F401 (fixture)
 from .test_loans import business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
 APRIL_1 = date(2026, 4, 1)
 LOCKED = "2026-03 已结账，不能记账到 {}；请使用本期日期或请管理员反结账"
-
-
-@pytest.fixture
-def loan_id(app, login_as):
-    capital(app)
-    return active_loan(app, login_as)   # 100,000 at 12 %, 12 months 等额本息, from 2026-03-16
 
 
 def close(app, period, username="finance"):
@@ -52,18 +46,6 @@ def account_total(app, code, loan_id=None, side="credit"):
 def balance(app, code):
     with app.app_context():
         return ledger.account_balance(code)
-
-
-def installment(app, loan_id, seq):
-    with app.app_context():
-        row = db.session.execute(select(Installment).where(Installment.loan_id == loan_id,
-                                                           Installment.seq == seq)).scalar_one()
-        db.session.expunge(row)
-        return row
-
-
-def text_of(response):
-    return html.unescape(response.get_data(as_text=True))
 
 
 # --------------------------------------------------------------------------- the accrual

@@ -12,8 +12,8 @@ from app.models import Loan
 from app.models.finance import Voucher
 from app.models.servicing import Repayment, ScheduleRevision, ServicingRequest
 from app.services import ledger, servicing_requests
-from app.services import workflow as ws
 
+from . import servicing_helpers
 from .servicing_helpers import D, active_loan, capital, finance_user, fund, key, on, repay
 from .test_loans import acting, business_date, text_of  # noqa: F401 (business_date: autouse fixture)
 
@@ -43,10 +43,7 @@ def apply(app, loan_id, amount="20000.00", effective_on=DAY, keep_mode="term", u
 
 
 def approve(app, request_id, kind="prepayment", users=("risk",)):
-    for username in users:
-        with acting(app, username) as user:
-            instance = ws.latest_instance(kind, request_id)
-            ws.act(instance.id, user, "approve", "同意")
+    servicing_helpers.approve(app, kind, request_id, users)
 
 
 def execute(app, request_id, when=None, idempotency_key=None):

@@ -1,47 +1,23 @@
 """收款 screens: 收款登记 form (idempotent double submit, refusal keeps the input), the printable
 收款单, 结清 from the page, the receipts list and its export, and the home page's due lists."""
-import html
 import re
 from datetime import date, timedelta
 from io import BytesIO
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Installment, Loan
+from app.models import Loan
 from app.models.finance import Voucher
 from app.models.servicing import Repayment
 
-from .servicing_helpers import D, active_loan, bank_id, capital, on, repay
+from .servicing_helpers import D, active_loan, bank_id, capital, count, due_date, form_key, on, repay
+from .servicing_helpers import loan_id  # noqa: F401 (fixture)
+from .servicing_helpers import text_of as text
 from .test_loans import business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
-
-
-@pytest.fixture
-def loan_id(app, login_as):
-    capital(app)
-    return active_loan(app, login_as)   # 100,000 at 12 %, 12 months 等额本息, from 2026-03-16
-
-
-def text(response):
-    return html.unescape(response.get_data(as_text=True))
-
-
-def due_date(app, loan_id, seq):
-    with app.app_context():
-        return db.session.execute(select(Installment.due_date).where(
-            Installment.loan_id == loan_id, Installment.seq == seq)).scalar_one()
-
-
-def count(app, model):
-    with app.app_context():
-        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def form_key(page):
-    return re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
 
 
 def input_value(page, name):

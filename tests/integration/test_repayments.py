@@ -143,3 +143,35 @@ def test_loan_page_shows_the_figures_as_of_the_business_date(app, loan_id, login
     assert 'id="sum-penalty">39.82<' in page and 'id="sum-compound">4.61<' in page
     assert 'id="sum-overdue-days">10<' in page
     assert "8,884.88" in page
+
+
+def test_last_installment_leaves_the_loan_open_while_a_fee_is_owed_and_the_last_fee_closes_it(app, loan_id):
+    """Paying every installment does not settle a loan that still owes an income fee (评审费
+    500.00, receivable since disbursement); collecting the last of that fee does."""
+    from app.models.loan import LoanFee
+    from app.services import fees
+
+    last = installment(app, loan_id, 12)
+    on(app, last.due_date)
+    with app.app_context():
+        loan = db.session.get(Loan, loan_id)
+        owed = repayments.summary(loan, last.due_date)
+        assert owed.penalty > 0 and owed.next_due_date is None   # all 12 due, 1–11 overdue
+        due_now = owed.due_now
+    repay(app, loan_id, str(due_now), last.due_date)            # all 12 installments in one receipt
+    with app.app_context():
+        loan = db.session.get(Loan, loan_id)
+        assert all(i.paid_off_on == last.due_date for i in loan.installments)
+        assert (loan.status, loan.closed_on) == ("active", None)
+        assert [f.outstanding for f in repayments.fees_outstanding(loan)] == [D("500.00")]
+        fee_id = db.session.execute(select(LoanFee.id).where(LoanFee.loan_id == loan_id,
+                                                             LoanFee.fee_type == "review_fee")).scalar_one()
+        fees.collect(fee_id, D("200.00"), last.due_date, fund(), finance_user(), key())
+        assert db.session.get(Loan, loan_id).status == "active"        # 300.00 still owed
+        receipt = fees.collect(fee_id, D("300.00"), last.due_date, fund(), finance_user(), key())
+        loan = db.session.get(Loan, loan_id)
+        assert (loan.status, loan.closed_on) == ("settled", last.due_date)
+        assert loan.status_changes[-1].comment.endswith(receipt.receipt_no)
+        assert any(d.doc_type == "settlement_certificate" for d in loan_documents(loan))
+        debit, credit = ledger.totals()
+        assert debit == credit

@@ -3,35 +3,18 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Installment, Loan
+from app.models import Loan
 from app.models.finance import Voucher
 from app.models.servicing import Repayment
 
 from ..conftest import TEST_PASSWORD
-from .servicing_helpers import active_loan, bank_id, capital, on, repay
+from .servicing_helpers import bank_id, count, due_date, on, repay
+from .servicing_helpers import loan_id  # noqa: F401 (fixture)
 from .test_loans import business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
-
-
-@pytest.fixture
-def loan_id(app, login_as):
-    capital(app)
-    return active_loan(app, login_as)   # 100,000 at 12 %, 12 months 等额本息, from 2026-03-16
-
-
-def due_date(app, loan_id, seq):
-    with app.app_context():
-        return db.session.execute(select(Installment.due_date).where(
-            Installment.loan_id == loan_id, Installment.seq == seq)).scalar_one()
-
-
-def count(app, model):
-    with app.app_context():
-        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def token(app, username):

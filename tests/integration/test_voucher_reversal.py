@@ -1,7 +1,6 @@
 """凭证冲销 through approval: finance applies with a reason, the approver approves in the
 "voucher_reversal" flow and the reversal is posted at once; the refusals (a reversal, a
 voucher reversed or already applied for, a business document, a closed month)."""
-import html
 from datetime import date
 
 import pytest
@@ -15,14 +14,12 @@ from app.models.servicing import ServicingRequest
 from app.models.workflow import WorkflowInstance
 from app.services import ledger, ledger_reversal, period_close, workflow
 
-from .servicing_helpers import D, active_loan, capital, finance_user, fund, on, repay
+from . import servicing_helpers
+from .servicing_helpers import D, active_loan, capital, finance_user, fund, on, repay, text_of
+from .servicing_helpers import request_row as request_of
 from .test_loans import business_date  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.dirty
-
-
-def text_of(response):
-    return html.unescape(response.get_data(as_text=True))
 
 
 def as_user(username):
@@ -41,17 +38,7 @@ def manual_voucher(app, on_day=date(2026, 3, 10), amount="300.00"):
 
 
 def approve(app, request_id, username="approver"):
-    with app.app_context():
-        user = as_user(username)
-        instance = workflow.latest_instance("voucher_reversal", request_id)
-        workflow.act(instance.id, user, "approve", "同意冲销")
-
-
-def request_of(app, request_id):
-    with app.app_context():
-        item = db.session.get(ServicingRequest, request_id)
-        db.session.expunge(item)
-        return item
+    servicing_helpers.approve(app, "voucher_reversal", request_id, [username], opinion="同意冲销")
 
 
 def test_reversal_is_applied_for_approved_and_then_posted(app, login_as):
