@@ -312,15 +312,8 @@ def recover(loan_id, amount, on, fund_account, user, idempotency_key, payer=None
     like ``repayments.post_repayment``; commits and returns the Repayment (kind recovery)."""
     key = repayments.check_key(idempotency_key)
     amount = repayments.check_money(amount)
-    existing = repayments.by_key(key)
-    if existing is not None:
-        return repayments.replay(existing, loan_id, amount)
 
-    def work():
-        loan = loans.lock(loan_id)
-        again = repayments.by_key(key)
-        if again is not None:
-            return repayments.replay(again, loan_id, amount)
+    def post(loan):
         if loan.status != "written_off":
             raise DomainError(f"项目 {loan.loan_no} 当前状态为“{loan.status_label}”，只有已核销的项目才能登记核销后收回")
         received_on = repayments.check_date(loan, on)
@@ -342,7 +335,7 @@ def recover(loan_id, amount, on, fund_account, user, idempotency_key, payer=None
         db.session.flush()
         return receipt
 
-    return repayments.committed(work, key, loan_id, amount)
+    return repayments.receipt_once(loan_id, key, amount, post)
 
 
 # -- 代偿 --------------------------------------------------------------------------------

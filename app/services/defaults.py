@@ -195,4 +195,5 @@ WORKFLOWS = [
     ("fee_refund", "归还客户费用审批流程", [("总经理审批", "Approver", None, True, 48)]),
     ("deposit_return", "退还保证金审批流程", [("总经理审批", "Approver", None, True, 48)]),
     ("voucher_reversal", "凭证冲销审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("receipt_reversal", "收款冲正审批流程", [("总经理审批", "Approver", None, True, 48)]),
 ]

@@ -28,7 +28,7 @@ from app.models import FundAccount, JournalLine, Voucher
 from app.models.loan import LoanFee
 from app.models.product import FEE_ACCOUNTS
 from app.models.servicing import REPAYMENT_KINDS, REQUEST_KINDS, RepaymentLine, ServicingRequest
-from app.services import dictionaries, ledger, loans, repayments, settings
+from app.services import dictionaries, ledger, repayments, settings
 
 #: Loans whose fees may be collected: from approval (fees due at application) to closure.
 COLLECTABLE_STATUSES = ("approved", "contracted", "disbursing", "ready_to_disburse", "active", "settled")
@@ -113,15 +113,8 @@ def collect(loan_fee_id, amount, received_on, fund_account, user, idempotency_ke
     if fee is None:
         raise DomainError("请选择要收取的费用", "loan_fee")
     loan_id = fee.loan_id
-    existing = repayments.by_key(key)
-    if existing is not None:
-        return repayments.replay(existing, loan_id, amount)
 
-    def work():
-        loan = loans.lock(loan_id)
-        again = repayments.by_key(key)
-        if again is not None:
-            return repayments.replay(again, loan_id, amount)
+    def post(loan):
         item = db.session.execute(select(LoanFee).where(LoanFee.id == loan_fee_id)
                                   .execution_options(populate_existing=True)).scalar_one()
         if loan.status not in COLLECTABLE_STATUSES:
@@ -158,7 +151,7 @@ def collect(loan_fee_id, amount, received_on, fund_account, user, idempotency_ke
             repayments.close_loan(loan, on, user, f"最后一笔应收费用收齐，收款单 {receipt.receipt_no}")
         return receipt
 
-    return repayments.committed(work, key, loan_id, amount)
+    return repayments.receipt_once(loan_id, key, amount, post)
 
 
 # -- 项目财务流水账 ------------------------------------------------------------------------

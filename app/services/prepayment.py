@@ -57,19 +57,7 @@ class Plan:
 
 def check_amount(amount):
     """The prepaid principal: a positive Decimal with at most two places."""
-    if amount is None or amount == "":
-        raise DomainError("请填写提前还本金额", "amount")
-    if isinstance(amount, float):
-        raise DomainError("提前还本金额无效", "amount")
-    try:
-        amount = Decimal(str(amount).replace(",", "").strip())
-    except ArithmeticError:
-        raise DomainError("提前还本金额无效", "amount") from None
-    if not amount.is_finite() or amount <= 0:
-        raise DomainError("提前还本金额必须大于 0", "amount")
-    if amount != round_money(amount):
-        raise DomainError("提前还本金额最多两位小数（精确到分）", "amount")
-    return amount.quantize(Decimal("0.01"))
+    return repayments.check_money(amount, "提前还本金额")
 
 
 def check_date(on):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import DomainError
@@ -213,9 +213,12 @@ def replay(existing, loan_id, amount=None):
 
 
 def check_money(amount, label="收款金额"):
-    if amount is None:
+    """A positive amount in yuan with at most two places (text may carry thousands commas)."""
+    if isinstance(amount, str):
+        amount = amount.replace(",", "").strip()
+    if amount is None or amount == "":
         raise DomainError(f"请填写{label}", "amount")
-    if isinstance(amount, float) or not isinstance(amount, (Decimal, int, str)):
+    if isinstance(amount, (float, bool)) or not isinstance(amount, (Decimal, int, str)):
         raise DomainError(f"{label}无效", "amount")
     try:
         amount = Decimal(amount)
@@ -260,8 +263,14 @@ def check_fund_account(fund_account):
         raise DomainError("请选择收款的现金或银行账户", "fund_account")
 
 
+def standing():
+    """SQL condition on Repayment: not reversed by 收款冲正 (its voucher has no reversal)."""
+    return ~exists().where(Voucher.reversal_of_id == Repayment.voucher_id)
+
+
 def last_receipt_date(loan_id):
-    return db.session.execute(select(func.max(Repayment.received_on)).where(Repayment.loan_id == loan_id)).scalar()
+    return db.session.execute(select(func.max(Repayment.received_on)).where(
+        Repayment.loan_id == loan_id, standing())).scalar()
 
 
 _KEY_AND_LAST_DATE = None
@@ -276,7 +285,7 @@ def key_and_last_date(key, loan_id):
     global _KEY_AND_LAST_DATE
     if _KEY_AND_LAST_DATE is None:   # built once: compiled once, cache key memoized
         found = select(Repayment.id).where(Repayment.idempotency_key == bindparam("key")).scalar_subquery()
-        last = select(func.max(Repayment.received_on)).where(Repayment.loan_id == bindparam("loan_id")) \
+        last = select(func.max(Repayment.received_on)).where(Repayment.loan_id == bindparam("loan_id"), standing()) \
             .scalar_subquery()
         _KEY_AND_LAST_DATE = select(found.label("receipt_id"), last.label("last_date"))
     receipt_id, last_date = db.session.execute(_KEY_AND_LAST_DATE, {"key": key, "loan_id": loan_id}).one()
@@ -393,6 +402,25 @@ def committed(work, key, loan_id, amount=None):
     except Exception:
         db.session.rollback()
         raise
+
+
+def receipt_once(loan_id, key, amount, post):
+    """Post a receipt under an idempotency key, once: a replay of ``key`` returns the first
+    receipt (refused if it was for another loan or ``amount``; ``amount`` None: any);
+    otherwise the loan is locked, ``post(loan)`` writes the receipt (flush only) and it all
+    commits. A twin that committed while we waited for the lock is found after the lock."""
+    existing = by_key(key)
+    if existing is not None:
+        return replay(existing, loan_id, amount)
+
+    def work():
+        loan = loans.lock(loan_id)
+        again = by_key(key)
+        if again is not None:
+            return replay(again, loan_id, amount)
+        return post(loan)
+
+    return committed(work, key, loan_id, amount)
 
 
 def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency_key, payer=None, remarks=None):
@@ -558,15 +586,8 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
     deposit, close the loan and generate the 结清证明. Returns the Repayment (kind
     settlement); its amount is what the borrower pays (the quote less any offset)."""
     key = check_key(idempotency_key)
-    existing = by_key(key)
-    if existing is not None:
-        return replay(existing, loan_id)
 
-    def work():
-        loan = loans.lock(loan_id)
-        again = by_key(key)
-        if again is not None:
-            return replay(again, loan_id)
+    def post(loan):
         _check_payable(loan)
         on = check_date(loan, settled_on)
         check_fund_account(fund_account)
@@ -605,7 +626,7 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
         close_loan(loan, on, user, f"结清，收款单 {receipt.receipt_no}，凭证 {voucher.voucher_no}")
         return receipt
 
-    return committed(work, key, loan_id)
+    return receipt_once(loan_id, key, None, post)
 
 
 def _apply_quote(loan, result, on):

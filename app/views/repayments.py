@@ -27,7 +27,7 @@ from app.domain.words import amount_in_words
 from app.extensions import db
 from app.models import Customer, Loan
 from app.models.servicing import REPAYMENT_KINDS, Repayment
-from app.services import contracts, excel, home, loans, repayments, settings
+from app.services import contracts, excel, home, loans, receipt_reversal, repayments, settings
 from app.views.base import AppInterface, AppModelView, xlsx_download
 from app.views.servicing_common import (can, clean_amount, date_arg, earlier_receipt, form_values, is_replay, money,
                                         posted_date, posted_fund_account, receipt_defaults, receiving_accounts,
@@ -138,7 +138,9 @@ class RepaymentView(BaseView):
             words=amount_in_words(receipt.amount), totals=totals, money=money,
             voucher=repayments.voucher_of(receipt), can_see_voucher=can("can_show", "VoucherView"),
             documents=settlement_documents(receipt.loan) if receipt.kind == "settlement" else [],
-            can_download=can("can_download", "AttachmentView"))
+            can_download=can("can_download", "AttachmentView"), reversed=receipt_reversal.is_reversed(receipt),
+            can_reverse=receipt.kind in receipt_reversal.REVERSIBLE_KINDS
+            and can("can_apply_receipt_reversal", "ServicingAdjustView"))
 
     # -- 结清 ----------------------------------------------------------------------------
     @expose("/settle/<int:loan_id>", methods=["GET"])

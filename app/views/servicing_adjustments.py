@@ -7,7 +7,7 @@ Permissions: ``ServicingAdjustView`` names each form ``apply_<kind>`` (officers'
 only); ``FeeCollectView`` is finance's (``Fee.*``); ``RepaymentLedgerView`` reads with
 ``can_show`` / ``can_export`` (finance, and managers and risk read).
 """
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
@@ -15,8 +15,9 @@ from flask_babel import lazy_gettext as _l
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.loan import LoanFee
-from app.models.servicing import REQUEST_KINDS, ServicingRequest
+from app.models.servicing import REQUEST_KINDS, Repayment, ServicingRequest
 from app.services import adjustments, excel, fees, repayments, settings
+from app.services import receipt_reversal as reversal_service
 from app.services import servicing_requests as requests_service
 from app.views.base import xlsx_download
 from app.views.servicing_common import (can, clean_amount, earlier_receipt, form_int, form_values, is_replay, money,
@@ -61,6 +62,32 @@ class ServicingAdjustView(BaseView):
     compensation = _kind_route("compensation")
     fee_refund = _kind_route("fee_refund")
     deposit_return = _kind_route("deposit_return")
+
+    # -- 收款冲正申请: the reason, then the approval flow (receipt_reversal) ------------------
+    @expose("/receipt_reversal/<int:receipt_id>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("apply_receipt_reversal")
+    def receipt_reversal(self, receipt_id):
+        receipt = db.session.get(Repayment, receipt_id)
+        if receipt is None:
+            abort(404)
+        loan = visible_loan(receipt.loan_id)
+        error = None
+        if request.method == "POST":
+            item = ServicingRequest(kind=reversal_service.KIND, loan_id=loan.id, repayment_id=receipt.id,
+                                    reason=request.form.get("reason"))
+            try:
+                requests_service.apply(item, g.user)
+            except DomainError as exc:
+                db.session.rollback()
+                error = exc
+            else:
+                flash(f"{item.kind_label} {item.request_no} 已提交审批", "success")
+                return redirect(url_for("ServicingRequestView.show", pk=item.id))
+        receipt = db.session.get(Repayment, receipt_id)
+        return self.render_template("microloan/adjust_receipt_reversal.html", title=_l("Apply for receipt reversal"),
+                                    receipt=receipt, loan=receipt.loan, error=error, money=money,
+                                    reason=request.form.get("reason", ""))
 
     def _apply(self, kind, loan_id):
         loan = visible_loan(loan_id)

@@ -30,7 +30,7 @@ LABELS = {
     "extension_periods": _l("Extension periods"), "new_rate": _l("New annual rate (%)"),
     "new_officer": _l("New loan officer"), "new_fixed_day": _l("New fixed repayment day"),
     "guarantor": _l("Guarantor"), "loan_fee": _l("Fee"), "target_voucher": _l("Voucher to reverse"),
-    "fund_account": _l("Fund account"), "voucher": _l("Voucher"), "created_by": _l("Applicant"),
+    "fund_account": _l("Fund account"), "voucher": _l("Voucher"), "repayment": _l("Receipt"), "created_by": _l("Applicant"),
     "created_at": _l("Applied at"), "executed_at": _l("Executed at"), "executed_by": _l("Executed by"),
 }
 

@@ -1,6 +1,5 @@
 """收款: allocation, penalty to the fen, partial payments, idempotency, settlement."""
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -8,7 +7,7 @@ from sqlalchemy import func, select
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Installment, Loan
-from app.models.finance import JournalLine, Voucher
+from app.models.finance import Voucher
 from app.models.servicing import Repayment
 from app.services import ledger, repayments
 
