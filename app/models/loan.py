@@ -113,6 +113,7 @@ class Guarantor(Model):
     period_months = Column(Integer, nullable=False, default=6)
     relationship_to_borrower = Column(String(50))
     remarks = Column(String(300))
+    released_on = Column(Date)   # 解保: the guarantee ended after settlement
 
     @property
     def mode_label(self):
@@ -149,6 +150,7 @@ class Collateral(Model):
     vehicle_engine_no = Column(String(30))
     ltv_pct = Column(Numeric(8, 2))
     remarks = Column(String(300))
+    released_on = Column(Date)   # 解保: the mortgage or pledge released after settlement
 
     @property
     def kind_label(self):

@@ -128,6 +128,7 @@ REQUEST_KINDS = {
     "interest_refund": "退息申请", "transfer_income": "人工转收入", "loan_change": "贷款变更",
     "write_off": "核销申请", "compensation": "代偿付款", "fee_refund": "归还客户费用",
     "deposit_return": "退还保证金", "voucher_reversal": "凭证冲销", "receipt_reversal": "收款冲正",
+    "guarantee_release": "解保申请",
 }
 REQUEST_STATUSES = {
     "in_approval": "审批中", "returned": "已退回", "approved": "已批准", "rejected": "已否决",

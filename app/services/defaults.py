@@ -196,4 +196,5 @@ WORKFLOWS = [
     ("deposit_return", "退还保证金审批流程", [("总经理审批", "Approver", None, True, 48)]),
     ("voucher_reversal", "凭证冲销审批流程", [("总经理审批", "Approver", None, True, 48)]),
     ("receipt_reversal", "收款冲正审批流程", [("总经理审批", "Approver", None, True, 48)]),
+    ("guarantee_release", "解保审批流程", [("风控审查", "RiskReviewer", None, True, 24)]),
 ]

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models.loan import LoanFee
 from app.models.servicing import REQUEST_KINDS, Repayment, ServicingRequest
 from app.services import adjustments, excel, fees, repayments, settings
+from app.services import guarantee_release as release_service
 from app.services import receipt_reversal as reversal_service
 from app.services import servicing_requests as requests_service
 from app.views.base import xlsx_download
@@ -62,6 +63,28 @@ class ServicingAdjustView(BaseView):
     compensation = _kind_route("compensation")
     fee_refund = _kind_route("fee_refund")
     deposit_return = _kind_route("deposit_return")
+
+    # -- 解保申请: a settled loan's guarantees released through approval ------------------------
+    @expose("/guarantee_release/<int:loan_id>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("apply_guarantee_release")
+    def guarantee_release(self, loan_id):
+        loan = visible_loan(loan_id)
+        error = None
+        if request.method == "POST":
+            item = ServicingRequest(kind=release_service.KIND, loan_id=loan.id, reason=request.form.get("reason"))
+            try:
+                requests_service.apply(item, g.user)
+            except DomainError as exc:
+                db.session.rollback()
+                loan, error = visible_loan(loan_id), exc
+            else:
+                flash(f"{item.kind_label} {item.request_no} 已提交审批", "success")
+                return redirect(url_for("ServicingRequestView.show", pk=item.id))
+        guarantors, collaterals = release_service.unreleased(loan)
+        return self.render_template("microloan/adjust_guarantee_release.html", title=_l("Apply for guarantee release"),
+                                    loan=loan, guarantors=guarantors, collaterals=collaterals, error=error,
+                                    reason=request.form.get("reason", ""))
 
     # -- 收款冲正申请: the reason, then the approval flow (receipt_reversal) ------------------
     @expose("/receipt_reversal/<int:receipt_id>", methods=["GET", "POST"])

@@ -64,3 +64,33 @@ def test_officers_cannot_reverse_receipts(app, loan_id, login_as):
     on(app, day)
     receipt = repay(app, loan_id, "8884.88", day)
     assert login_as("manager").get(f"/servicing/adjust/receipt_reversal/{receipt}").status_code in (302, 403)
+
+
+def test_a_settled_loan_s_guarantees_are_released_after_approval(app, loan_id, login_as):
+    """解保: only after settlement, through approval; the loan page shows the release."""
+    from app.services import repayments as service
+
+    from .servicing_helpers import finance_user, fund, key
+    from .test_adjustments import add_guarantor
+
+    add_guarantor(app, loan_id)
+    officer = login_as("officer_a")
+    assert "不能办理解保申请" in text_of(officer.post(f"/servicing/adjust/guarantee_release/{loan_id}",
+                                                  data={"reason": "已结清"}))
+    day = due_date(app, loan_id, 1)
+    on(app, day)
+    with app.app_context():
+        service.settle(loan_id, day, fund(), finance_user(), key())
+    assert 'id="loan-guarantee-release"' in text_of(officer.get(f"/loanview/show/{loan_id}"))
+    r = officer.post(f"/servicing/adjust/guarantee_release/{loan_id}", data={"reason": "贷款已结清，申请解除保证"})
+    assert r.status_code == 302
+    with app.app_context():
+        request_id = db.session.execute(select(ServicingRequest.id).where(
+            ServicingRequest.kind == "guarantee_release")).scalar_one()
+    approve(app, "guarantee_release", request_id, ["risk"])
+    with app.app_context():
+        loan = db.session.get(Loan, loan_id)
+        assert loan.guarantors[0].released_on == day
+        assert "解保" in loan.status_changes[-1].comment
+    assert "没有待解除" in text_of(officer.post(f"/servicing/adjust/guarantee_release/{loan_id}",
+                                             data={"reason": "再次"}))
