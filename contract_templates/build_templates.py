@@ -1085,6 +1085,33 @@ def settlement_certificate():
     return b
 
 
+# --------------------------------------------------------------------------- 展期协议
+
+def extension_agreement():
+    b = Builder("贷款展期协议", number_label="协议编号")
+    b.title("贷款展期协议")
+    b.numbers("协议编号：{{ 合同编号 }}", "原借款合同业务编号：{{ 业务编号 }}")
+    b.line("贷款人（甲方）：{{ 贷款人 }}")
+    b.line("借款人（乙方）：{{ 借款人 }}（证件号码：{{ 借款人证件号码 }}）")
+    b.clause("乙方向甲方借款人民币{{ 贷款金额 }}元（大写：{{ 贷款金额大写 }}），借款起始日期为{{ 起始日期 }}。"
+             "因乙方申请，经甲方审批同意，双方就该笔借款展期事宜达成如下协议：")
+    b.article("第一条　展期后借款到期日为{{ 到期日期 }}，展期期间年利率为{{ 年利率 }}，还款方式为{{ 还款方式 }}。")
+    b.article("第二条　展期后各期应还款项以下表为准（单位：人民币元）：")
+    schedule_table(b)
+    b.article("第三条　逾期未还的，对逾期本金按罚息利率{{ 罚息利率 }}计收罚息，对未按期支付的利息计收复利。")
+    b.article("第四条　本协议是原《借款合同》的组成部分，本协议未约定的事项仍按原借款合同执行。")
+    b.tag("{%p if 保证人列表 %}")
+    b.article("第五条　保证人已书面同意本次展期，并继续对展期后的债务承担保证责任：")
+    b.tag("{%p for g in 保证人列表 %}")
+    b.clause("保证人{{ g.姓名 }}（证件号码：{{ g.证件号码 }}）　　签字：")
+    b.tag("{%p endfor %}")
+    b.tag("{%p endif %}")
+    b.blank()
+    b.signatures(["借款人（签字并按手印；单位加盖公章）：", "", DATE_BLANK],
+                 ["贷款人（盖章）：{{ 贷款人 }}", "", DATE_BLANK])
+    return b
+
+
 # --------------------------------------------------------------------------- split runs (tests)
 
 def split_runs():
@@ -1130,6 +1157,7 @@ TEMPLATES = {
     "repayment_schedule.docx": repayment_schedule,
     "fee_application.docx": fee_application,
     "settlement_certificate.docx": settlement_certificate,
+    "extension_agreement.docx": extension_agreement,
 }
 SPLIT_RUNS = Path("tests") / "split_runs.docx"
 

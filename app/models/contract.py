@@ -17,6 +17,7 @@ DOC_TYPES = {
     "disbursement_voucher": ("放款单", "disbursement_voucher.docx", "loan", "disbursement"),
     "fee_application": ("评审费/担保费缴费申请单", "fee_application.docx", "loan", "on_demand"),
     "settlement_certificate": ("结清证明", "settlement_certificate.docx", "loan", "settlement"),
+    "extension_agreement": ("展期协议", "extension_agreement.docx", "loan", "on_demand"),
 }
 
 

@@ -152,6 +152,8 @@ def test_a_loan_from_application_to_early_settlement(app, login_as):
     with app.app_context():
         loan = db.session.get(Loan, loan_id)
         assert loan.extension_count == 1 and loan.maturity_date > old_maturity
+        assert db.session.execute(select(GeneratedDocument.id).where(
+            GeneratedDocument.loan_id == loan_id, GeneratedDocument.doc_type == "extension_agreement")).first()
         outstanding = sum(i.principal - i.principal_paid for i in loan.installments)
         assert outstanding == balance - D("20000.00") == ledger.loan_principal_outstanding(loan_id)
 

@@ -36,6 +36,7 @@ EXPECT = {
     "repayment_schedule.docx": {"schedule"},
     "fee_application.docx": {"fee"},
     "settlement_certificate.docx": {"guarantor", "collateral", "settled"},
+    "extension_agreement.docx": {"schedule", "guarantor"},
 }
 TEMPLATES = sorted(EXPECT)
 
