@@ -123,3 +123,10 @@ class ApiDocsMixin:
             responses = operation.setdefault("responses", {})
             for code in extra["errors"]:
                 responses.setdefault(code, {"$ref": f"#/components/responses/{code}"})
+
+
+def like_term(value):
+    """A list filter's typed text as a LIKE pattern: FAB may hand the value as a list."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return f"%{(value or '').strip()}%"

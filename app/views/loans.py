@@ -30,7 +30,7 @@ from app.models.contract import DOC_TYPES
 from app.models.servicing import REQUEST_KINDS
 from app.services import contracts, loan_approval, loan_parts, repayments
 from app.services import workflow as workflow_service
-from app.views.base import AppInterface, CheckedModelView, xlsx_download
+from app.views.base import AppInterface, CheckedModelView, like_term, xlsx_download
 from app.views.customers import _officer_choices, customer_picker
 from app.views.widgets import AjaxModelField, ChoiceField, CommaListField, CountField, DictSelectField, MoneyField
 
@@ -59,9 +59,7 @@ class CustomerNameFilter(BaseFilter):
     arg_name = "cnm"
 
     def apply(self, query, value):
-        if isinstance(value, (list, tuple)):
-            value = value[0] if value else ""
-        term = f"%{(value or '').strip()}%"
+        term = like_term(value)
         return query.filter(Loan.customer_id.in_(select(Customer.id).where(or_(
             Customer.name.like(term), Customer.customer_no.like(term), Customer.id_number.like(term),
             Customer.credit_code.like(term)))))

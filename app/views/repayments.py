@@ -28,7 +28,7 @@ from app.extensions import db
 from app.models import Customer, Loan
 from app.models.servicing import REPAYMENT_KINDS, Repayment
 from app.services import contracts, excel, home, loans, receipt_reversal, repayments, settings
-from app.views.base import AppInterface, AppModelView, xlsx_download
+from app.views.base import AppInterface, AppModelView, like_term, xlsx_download
 from app.views.servicing_common import (can, clean_amount, date_arg, earlier_receipt, form_values, is_replay, money,
                                         posted_date, posted_fund_account, receipt_defaults, receiving_accounts,
                                         visible_loan)
@@ -199,9 +199,7 @@ class LoanTextFilter(BaseFilter):
     arg_name = "lnm"
 
     def apply(self, query, value):
-        if isinstance(value, (list, tuple)):
-            value = value[0] if value else ""
-        term = f"%{(value or '').strip()}%"
+        term = like_term(value)
         return query.filter(Repayment.loan_id.in_(
             select(Loan.id).join(Customer, Customer.id == Loan.customer_id)
             .where(or_(Loan.loan_no.like(term), Customer.name.like(term)))))
