@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app run
 PORT    ?= 5000
 HOST    ?= 127.0.0.1
 
-.PHONY: run test test-services venv init demo serve babel-update babel-compile bench bench-repayments worker clean-db check
+.PHONY: run test test-services venv init demo serve babel-update babel-compile bench bench-repayments bench-batch worker clean-db check
 
 $(BIN)/activate: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: venv
 bench-repayments: venv
 	$(BIN)/python bench/repayments.py
 	$(BIN)/python bench/repayments_api.py
+
+# The nightly batch over 100,000 loans on PostgreSQL (database microloan_bench_batch: its schema is
+# DROPPED and rebuilt) and the same portfolio on SQLite.
+bench-batch: venv
+	$(BIN)/python bench/batch.py --sqlite
 
 clean-db:
 	rm -f instance/microloan.db

@@ -11,6 +11,7 @@ def register_cli(app):
     app.cli.add_command(sync_roles_command)
     app.cli.add_command(demo_group)
     app.cli.add_command(schedule_command)
+    app.cli.add_command(batch_group)
 
 
 @click.command("init")
@@ -40,6 +41,28 @@ def sync_roles_command():
 
     sync_permissions()
     click.echo("角色与权限已同步 / roles and permissions synced.")
+
+
+batch_group = AppGroup("batch", help="日终批处理 / the nightly batch.")
+
+
+@batch_group.command("run")
+@click.option("--date", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Business date to run up to (default: today); missed dates are run first.")
+def batch_run(as_of):
+    """Run the nightly batch (overdue, penalty, classification, provisions, business date)."""
+    from app.domain.errors import DomainError
+    from app.services import batch
+    from app.services.setup import act_as_system
+
+    user = act_as_system()
+    try:
+        runs = batch.run(as_of.date() if as_of else None, user=user, trigger="cli")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    for record in runs:
+        steps = "  ".join(f"{s['label']} {s['count']} ({s['seconds']:.3f}s)" for s in batch.step_seconds(record))
+        click.echo(f"{record.as_of} {record.status_label} {record.seconds}s  {steps}")
 
 
 demo_group = AppGroup("demo", help="Demo data.")

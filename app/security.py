@@ -59,18 +59,25 @@ ROLES = {
         (r"(Loan(?!Product)|Guarantor|Collateral).*", ALL),
         (r"LoanProduct(View|Api)", READ),
         (r"(Workflow|Approval|Todo).*", r"can_list|can_show|can_act|can_todo.*"),
-        (r"(PostLoan|ContractDocument).*", ALL),
+        (r"(PostLoan|ContractDocument|FinancialStatement).*", ALL),
+        # 风险管理: officers read ratings, lines, classes and the overdue lists of their loans.
+        (r"(CreditRating|Classification|Overdue|DueSoon|Default|Provision).*", READ),
+        (r"CreditLine.*", r"can_list|can_show|can_add|can_edit|can_submit|can_search"),  # apply for a line
         # 提前还本、展期、调整 requests are applied for by the officer, executed by finance.
         (r"Servicing.*", r"can_list|can_show|can_add|can_apply.*|can_consent|can_cancel"),
         (r"ContractTemplateView", r"can_list|can_show|can_placeholders"),
         (r"(DictItem|LprRate)View", READ),
+        # 消息中心: officers text and e-mail their customers.
+        (r"(SmsView|MailView)", ALL),
+        (r"SmsTemplateView", READ),
     ],
     "RiskReviewer": _COMMON + [
         (r"(Customer|Loan|Guarantor|Collateral|Visit|FieldInvestigation|Related).*", READ),
         (r"Blacklist.*", ALL),
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),
-        (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue).*", ALL),
+        (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue|DueSoon).*", ALL),
+        (r"Batch.*", READ),
         (r"(Repayment|Servicing).*", READ),
         (r"(DictItem|LprRate)View", READ),
     ],
@@ -89,14 +96,21 @@ ROLES = {
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),
         (r"(Customer|Loan|Report|Dashboard).*", READ),
+        # 拨备: finance books the month-end provision voucher.
+        (r"Provision.*", ALL),
+        (r"(Classification|Batch)View.*", READ),
         (r"(DictItem|LprRate)View", READ),
+        (r"(SmsView|MailView)", ALL),
+        (r"SmsTemplateView", READ),
     ],
     "Manager": _COMMON + [
         (r"(Customer|Loan|Report|Dashboard|Voucher|Ledger|FundAccount|CreditLine|Classification|Provision|Repayment|Servicing|PeriodClose).*", READ),
+        (r"(CreditRating|FinancialStatement|BankCredit|PostLoan|Overdue|DueSoon|Default|Batch).*", READ),
         (r"(AuditLog|DictItem|Branch|Department|Position|LprRate|Setting)View", READ),
         (SCOPE_VIEW, SCOPE_PERMISSION),
         # A manager may be made a committee voter or a step's approver by an admin.
         (r"(Approval|Todo).*", r"can_act|can_todo"),
+        (r"Reminder.*", READ),
     ],
     "Archivist": _COMMON + [
         (r"Archive.*", ALL),

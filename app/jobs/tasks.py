@@ -16,3 +16,19 @@ def count_users():
 
     with app_context():
         return db.session.execute(select(func.count(AppUser.id))).scalar()
+
+
+def nightly_batch(as_of=None):
+    """日终批处理 for ``as_of`` (ISO date; default: today), catching up missed dates."""
+    from datetime import date
+
+    from app.services import batch
+    from app.services.setup import act_as_system
+
+    with app_context():
+        user = act_as_system()
+        runs = batch.run(date.fromisoformat(as_of) if as_of else None, user=user, trigger="job")
+        return [(r.as_of.isoformat(), r.status) for r in runs]
+
+
+# -- message center and scheduling (issue #10) ------------------------------------------------

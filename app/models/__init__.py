@@ -20,3 +20,4 @@ from .finance import FundAccount, JournalLine, LedgerAccount, Voucher  # noqa: F
 from .servicing import (  # noqa: F401
     Disbursement, GuarantorConsent, PeriodClose, Repayment, RepaymentLine, ScheduleRevision, ServicingRequest,
 )
+from . import risk, rating, credit_line, post_loan  # noqa: F401,E402  (risk management, issue #9)

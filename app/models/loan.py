@@ -6,6 +6,7 @@ from flask_appbuilder import Model
 from sqlalchemy import (
     Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
 )
+from sqlalchemy import false as sa_false, text
 from sqlalchemy.orm import relationship
 
 LOAN_STATUSES = {
@@ -46,6 +47,9 @@ class Loan(Model):
     branch = relationship("Branch")
     intermediary_id = Column(Integer, ForeignKey("intermediary.id"), index=True)
     intermediary = relationship("Intermediary")
+    # 授信: the customer credit line this loan draws on (app/services/credit_lines.py).
+    credit_line_id = Column(Integer, ForeignKey("credit_line.id"), index=True)
+    credit_line = relationship("CreditLine")
     status = Column(String(20), nullable=False, default="draft", index=True)
     cost_rate = Column(Numeric(8, 2))
     warnings = Column(Text)
@@ -60,6 +64,12 @@ class Loan(Model):
     extension_count = Column(Integer, nullable=False, default=0)
     extended_periods = Column(Integer, nullable=False, default=0)
     version = Column(Integer, nullable=False, default=1)
+    # Set by the nightly batch (app/services/batch.py): days overdue of the oldest unpaid
+    # installment, the five-level class, the latest approved manual class, and 非应计.
+    overdue_days = Column(Integer, nullable=False, default=0, server_default="0", index=True)
+    classification = Column(String(20), nullable=False, default="normal", server_default="normal", index=True)
+    manual_class = Column(String(20))
+    non_accrual = Column(Boolean, nullable=False, default=False, server_default=sa_false())
     __mapper_args__ = {"version_id_col": version}
 
     guarantors = relationship("Guarantor", back_populates="loan", cascade="all, delete-orphan", order_by="Guarantor.id")
@@ -74,6 +84,11 @@ class Loan(Model):
     @property
     def status_label(self):
         return LOAN_STATUSES.get(self.status, self.status)
+
+    @property
+    def classification_label(self):
+        from .risk import class_label
+        return class_label(self.classification)
 
     @property
     def guarantee_list(self):
@@ -188,7 +203,12 @@ class Installment(Model):
     """还款计划 one row (期次 ``seq``). Until disbursement it is the draft schedule."""
 
     __tablename__ = "installment"
-    __table_args__ = (UniqueConstraint("loan_id", "seq", name="uq_installment_loan_seq"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "seq", name="uq_installment_loan_seq"),
+        # The nightly batch and the overdue lists read only what is still unpaid.
+        Index("ix_installment_unpaid_due", "due_date", "loan_id",
+              postgresql_where=text("paid_off_on IS NULL"), sqlite_where=text("paid_off_on IS NULL")),
+    )
     id = Column(Integer, primary_key=True)
     loan_id = Column(Integer, ForeignKey("loan.id"), nullable=False, index=True)
     loan = relationship("Loan", back_populates="installments")
@@ -214,6 +234,12 @@ class Installment(Model):
     # Interest booked to 应收利息 (1132) by the period close and not yet received.
     interest_accrued = Column(Numeric(18, 2), nullable=False, default=0)
     paid_off_on = Column(Date)
+    # The batch's 罚息/复利 from accrued_to up to pending_as_of, recomputed (never added up)
+    # each night so daily runs round exactly like a receipt does; crystallise() clears them.
+    overdue_days = Column(Integer, nullable=False, default=0, server_default="0")
+    penalty_pending = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
+    compound_pending = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
+    pending_as_of = Column(Date)
 
     @property
     def principal_due(self):

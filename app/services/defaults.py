@@ -31,6 +31,7 @@ SETTINGS = [
     ("post_loan_short_term_months", "6", "int", "短期贷款界限（月）", "post_loan", "期限不超过该月数的贷款按月检查", "1", "60"),
     ("post_loan_short_interval_months", "1", "int", "短期贷款检查间隔（月）", "post_loan", "", "1", "12"),
     ("post_loan_long_interval_months", "3", "int", "其他贷款检查间隔（月）", "post_loan", "", "1", "12"),
+    ("post_loan_special_days", "7", "int", "专项检查期限（天）", "post_loan", "逾期或押品异常触发专项检查后多少天内完成", "1", "60"),
     ("class_special_mention_days", "0", "int", "关注类逾期天数下限", "classification", "逾期超过该天数至少为关注", "0", "1000"),
     ("class_substandard_days", "90", "int", "次级类逾期天数下限", "classification", "逾期超过该天数至少为次级", "0", "1000"),
     ("class_doubtful_days", "270", "int", "可疑类逾期天数下限", "classification", "逾期超过该天数至少为可疑", "0", "1000"),
@@ -197,4 +198,9 @@ WORKFLOWS = [
     ("voucher_reversal", "凭证冲销审批流程", [("总经理审批", "Approver", None, True, 48)]),
     ("receipt_reversal", "收款冲正审批流程", [("总经理审批", "Approver", None, True, 48)]),
     ("guarantee_release", "解保审批流程", [("风控审查", "RiskReviewer", None, True, 24)]),
+    # 风险管理 (issue #9)
+    ("classification", "五级分类人工评定流程", [("风控审查", "RiskReviewer", None, True, 24),
+                                      ("总经理审批", "Approver", None, True, 48)]),
+    ("credit_line", "客户授信审批流程", [("风控审查", "RiskReviewer", None, True, 24),
+                                ("总经理审批", "Approver", None, True, 48)]),
 ]

@@ -27,6 +27,10 @@ def fee_receivables(loan, disbursed_on):
     return lines
 
 
+# Called as (loan, payout, user) inside the payout's transaction (e.g. post-loan tasks, #9).
+DISBURSED_HOOKS = []
+
+
 def disburse(loan_id, user, fund_account, disbursed_on, receiving_bank, receiving_account_name,
              receiving_account_no):
     """Record the payout; commits. Returns the Disbursement."""
@@ -69,5 +73,7 @@ def disburse(loan_id, user, fund_account, disbursed_on, receiving_bank, receivin
     loan.status = "active"
     loans.record_status(loan, before, "active", user, f"放款 {loan.amount:,.2f} 元，凭证 {voucher.voucher_no}")
     contracts.generate_stage(loan, "disbursement", user)  # 借据, 放款单
+    for hook in DISBURSED_HOOKS:
+        hook(loan, payout, user)
     db.session.commit()
     return payout

@@ -143,3 +143,29 @@ def _due_row(r, as_of):
     return DueRow(kind=r["kind"], loan_id=r["loan_id"], loan_no=r["loan_no"], customer_name=r["customer_name"],
                   seq=r["seq"], due_date=r["due_date"], principal_due=principal_due, interest_due=interest_due,
                   charges=charges if charges > 0 else ZERO, overdue_days=late)
+
+
+# -- 融资杠杆: bank and shareholder borrowing against net assets (DOMAIN.md §6) ---------------
+def funding_leverage_section(user):
+    """A card for those who may see the bank credit lines: borrowing, net assets, ratio, limit.
+    Registered by app/views/credit_lines.py after the to-do and due lists (shown below them)."""
+    from flask import current_app
+    from flask_babel import gettext
+
+    from app.services import credit_lines
+
+    if not getattr(user, "is_authenticated", False) or not current_app.appbuilder.sm.has_access(
+            "can_list", "BankCreditLineView"):
+        return None
+    p = credit_lines.funding_position()
+    ratio = f"{p.ratio_pct:,.2f}%" if p.ratio_pct is not None else "—"
+    return {"id": "funding-leverage", "title": gettext("Funding leverage (bank and shareholder borrowing)"),
+            "headers": [], "rows": [], "link": "/bankcreditlineview/list/",
+            "kpis": [(gettext("Borrowing (yuan)"), f"{p.borrowing:,.2f}", "funding-borrowing"),
+                     (gettext("Net assets at last year-end (yuan)"), f"{p.net_assets:,.2f}", "funding-net-assets"),
+                     (gettext("Borrowing / net assets"), ratio, "funding-ratio"),
+                     (gettext("Limit (yuan)"), f"{p.limit:,.2f}", "funding-limit"),
+                     (gettext("Room left (yuan)"), f"{p.headroom:,.2f}", "funding-headroom")],
+            "empty": (gettext("Over the limit: no new borrowing may be recorded.") if p.exceeded else
+                      gettext("Limit = net assets × %(multiple)s.", multiple=f"{p.multiple.normalize():f}"))}
+

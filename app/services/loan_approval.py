@@ -42,6 +42,8 @@ def _set_status(loan, status, user, comment):
 
 
 def _application_finished(loan, status, user, opinion):
+    if status == flow.APPROVED:
+        loans.run_loan_checks(loan)  # e.g. the credit line still has room (app/services/credit_lines.py)
     target = {flow.APPROVED: "approved", flow.RETURNED: "returned", flow.REJECTED: "rejected"}[status]
     _set_status(loan, target, user, f"贷款审批{flow.STATUS_LABELS[status]}" + (f"：{opinion}" if opinion else ""))
     if status == flow.APPROVED:

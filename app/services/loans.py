@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import g
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.domain.cost import schedule_cost_rate
@@ -32,6 +32,15 @@ from app.services.scope import can_see_branch, visible_branch_ids
 # with their outstanding principal (what the borrower still owes).
 COMMITTED_STATUSES = ("in_approval", "approved", "contracted", "disbursing", "ready_to_disburse")
 SUBMIT_HOOKS = []
+# Checks later modules add (e.g. the credit line a loan draws on, app/services/credit_lines.py):
+# each is called with the loan at the end of ``check_terms`` (form, save, submission) and again
+# when the loan approval ends approved (app/services/loan_approval.py); it raises DomainError.
+LOAN_CHECKS = []
+
+
+def run_loan_checks(loan):
+    for check in LOAN_CHECKS:
+        check(loan)
 
 
 # -- product terms ---------------------------------------------------------------------
@@ -94,6 +103,7 @@ def check_terms(loan):
         raise DomainError("信用方式不能与保证、抵押、质押同时选择", "guarantee_types")
     if product.guarantee_required and types == ["unsecured"]:
         raise DomainError(f"产品“{product.name}”要求提供担保，不能选择信用方式", "guarantee_types")
+    run_loan_checks(loan)
 
 
 # -- draft -----------------------------------------------------------------------------
@@ -290,6 +300,12 @@ def visible_condition(user=None):
     if ids is None:
         return None
     return or_(Loan.branch_id.in_(ids), Loan.id.in_(granted_loan_ids(user)))
+
+
+def visible_ids(user=None):
+    """SELECT of the ids of the loans the user may see (for FAB's FilterInFunction)."""
+    condition = visible_condition(user)
+    return select(Loan.id).where(condition if condition is not None else true())
 
 
 def can_see(loan, user=None):

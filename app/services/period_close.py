@@ -54,7 +54,6 @@ from app.models.servicing import PeriodClose
 from app.services import ledger, repayments, settings
 
 SOURCE_TYPE = "period_close"
-NON_ACCRUAL_DAYS = 90
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -161,11 +160,12 @@ def compute_accrual(period, lock=False):
     """The accrual closing ``period`` would post (nothing is written)."""
     period, _start, end = parse_period(period)
     result = Accrual(period, end)
+    non_accrual_days = int(settings.get("non_accrual_days"))   # 非应计 (DOMAIN.md §5), as the batch uses
     for loan in _active_loans(lock):
         if not loan.installments or loan.installments[0].start_date > end:
             continue
         overdue = repayments.summary(loan, end).overdue_days
-        if overdue > NON_ACCRUAL_DAYS:
+        if overdue > non_accrual_days:
             result.non_accrual.append((loan, overdue))
             continue
         items = [(item, amount) for item in loan.installments

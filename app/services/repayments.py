@@ -314,6 +314,7 @@ def crystallise(loan, as_of):
         item.penalty = (item.penalty or ZERO) + penalty
         item.compound = (item.compound or ZERO) + compound
         item.accrued_to = as_of
+        item.penalty_pending = item.compound_pending = ZERO   # the batch's figure is now on the row
 
 
 def owed_of(rows):

@@ -96,6 +96,9 @@ def seed_reference_data():
         db.session.add(definition)
     contracts.seed_builtin_templates()
     ledger.seed_chart()
+    from app.services import scorecards   # statement layouts and default scorecards (issue #9)
+
+    scorecards.seed_reference_data()
     # Materials checklists: only for a kind that has none yet (an admin's edits stay).
     kinds_with_list = set(db.session.execute(select(MaterialRequirement.customer_kind)).scalars())
     for kind, doc_types in defaults.MATERIALS.items():

@@ -6,6 +6,7 @@ CATEGORIES = [
     ("Customers", _l("Customer management"), "fa-address-book"),
     ("Loans", _l("Loan business"), "fa-money"),
     ("Approvals", _l("Approvals"), "fa-check-square-o"),
+    ("Risk", _l("Risk management"), "fa-shield"),
     ("Finance", _l("Finance"), "fa-cny"),
     ("Partners", _l("Partners"), "fa-handshake-o"),
     ("Tools", _l("Business tools"), "fa-calculator"),
@@ -83,6 +84,10 @@ def register_views(appbuilder):
     from .servicing_loan import register_views as servicing_loan_views; servicing_loan_views(appbuilder)  # noqa: E702
     from .period_close import register_views as period_close_views; period_close_views(appbuilder)  # noqa: E702
     from .servicing_adjustments import register_views as adjustment_views; adjustment_views(appbuilder)  # noqa: E702
+    # 风险管理 (issue #9): batch and classification, credit rating, credit lines, post-loan.
+    from . import credit_lines, post_loan, rating, risk
+    for module in (risk, rating, credit_lines, post_loan):
+        module.register_views(appbuilder)
     add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
         category="Loans")
     for view in (GuarantorView, CollateralView, LoanFeeView, ProductFeeView, ProductLtvView, WorkflowStepView,

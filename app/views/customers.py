@@ -119,6 +119,11 @@ def _form_fields():
     }
 
 
+#: Sections later modules add to the customer view's "Loans and credit" tab: functions
+#: customer → {"template": …, more data} or None (e.g. app/views/rating.py).
+PROFILE_SECTIONS = []
+
+
 class CustomerProfileMixin:
     """The customer view (客户视图) replaces FAB's show page for every customer view."""
 
@@ -131,7 +136,7 @@ class CustomerProfileMixin:
         data = customer_service.profile(customer)
         return self.render_template(
             "microloan/customer_profile.html", title=_l("Customer view"), edit_endpoint=EDIT_ENDPOINTS[customer.kind],
-            kinds=CUSTOMER_KINDS, **data)
+            kinds=CUSTOMER_KINDS, extra_sections=[s for s in (f(customer) for f in PROFILE_SECTIONS) if s], **data)
 
 
 class CustomerView(CustomerProfileMixin, CheckedModelView):

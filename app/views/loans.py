@@ -31,6 +31,7 @@ from app.models.servicing import REQUEST_KINDS
 from app.services import contracts, loan_approval, loan_parts, repayments
 from app.services import workflow as workflow_service
 from app.views.base import AppInterface, CheckedModelView, like_term, xlsx_download
+from app.views.credit_lines import credit_line_picker
 from app.views.customers import _officer_choices, customer_picker
 from app.views.widgets import AjaxModelField, ChoiceField, CommaListField, CountField, DictSelectField, MoneyField
 
@@ -78,7 +79,7 @@ LOAN_LABELS = {
     "intermediary": _l("Intermediary"), "status": _l("Status"), "status_label": _l("Status"),
     "cost_rate": _l("Annualised cost (%)"), "warnings": _l("Warnings"), "remarks": _l("Remarks"),
     "created_at": _l("Created at"), "created_by": _l("Created by"), "submitted_at": _l("Submitted at"),
-    "customer_id": _l("Customer"),
+    "customer_id": _l("Customer"), "credit_line": _l("Credit line"),
 }
 
 
@@ -193,7 +194,7 @@ class LoanView(_LoanQueryView):
     add_title = _l("New loan")
     edit_title = _l("Edit loan")
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_export", "can_submit", "can_contract"]
-    add_columns = edit_columns = ["customer", "product", "amount", "term", "annual_rate", "method", "start_date",
+    add_columns = edit_columns = ["customer", "credit_line", "product", "amount", "term", "annual_rate", "method", "start_date",
                                   "fixed_day", "purpose", "guarantee_types", "officer", "intermediary", "remarks"]
     add_template = edit_template = "microloan/loan_form.html"
     add_form_query_rel_fields = edit_form_query_rel_fields = {
@@ -207,6 +208,7 @@ class LoanView(_LoanQueryView):
                 _l("Customer"), validators=[InputRequired(message="请选择借款客户")], model=Customer,
                 endpoint="CustomerView.search", placeholder=_l("Type a name, ID number or mobile"),
                 allowed=_customer_allowed),
+            "credit_line": credit_line_picker(),  # 授信: only the chosen customer's lines
             "amount": MoneyField(_l("Amount (yuan)")),
             "term": CountField(_l("Term")),
             "annual_rate": MoneyField(_l("Annual rate (%)")),

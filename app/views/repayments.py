@@ -187,11 +187,6 @@ class RepaymentView(BaseView):
 
 
 # -- 收款单查询 ------------------------------------------------------------------------
-def _visible_loan_ids():
-    condition = loans.visible_condition()
-    return select(Loan.id).where(condition if condition is not None else True)
-
-
 class LoanTextFilter(BaseFilter):
     """Receipts whose loan number or customer name contains the text typed."""
 
@@ -230,7 +225,7 @@ class RepaymentListView(AppModelView):
     list_title = _l("Receipt list")
     show_title = _l("Receipt")
     base_permissions = ["can_list", "can_show", "can_export"]
-    base_filters = [["loan_id", FilterInFunction, _visible_loan_ids]]
+    base_filters = [["loan_id", FilterInFunction, loans.visible_ids]]
     label_columns = {
         "receipt_no": _l("Receipt number"), "loan": _l("Loan"), "loan_id": _l("Loan"), "kind": _l("Receipt type"),
         "kind_label": _l("Receipt type"), "amount": _l("Amount (yuan)"), "received_on": _l("Receipt date"),
