@@ -62,6 +62,15 @@ bench-repayments: venv
 	$(BIN)/python bench/repayments.py
 	$(BIN)/python bench/repayments_api.py
 
+# Background jobs on Redis: an RQ worker (with RQ's scheduler for delayed retries) plus RQ's
+# cron, which ticks the job table every minute (定时管理: times in Beijing time, set in the UI).
+REDIS_URL ?= redis://127.0.0.1:6379/0
+worker: venv
+	@echo "RQ worker + cron on $(REDIS_URL) (queue microloan); Ctrl-C stops both"
+	REDIS_URL=$(REDIS_URL) $(BIN)/rq cron --url $(REDIS_URL) app/jobs/cron.py & cron=$$!; \
+	trap "kill $$cron 2>/dev/null" EXIT INT TERM; \
+	REDIS_URL=$(REDIS_URL) $(BIN)/rq worker --with-scheduler --url $(REDIS_URL) microloan
+
 # The nightly batch over 100,000 loans on PostgreSQL (database microloan_bench_batch: its schema is
 # DROPPED and rebuilt) and the same portfolio on SQLite.
 bench-batch: venv

@@ -112,6 +112,11 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "microloan@localhost")
     MAIL_SUPPRESS_SEND = _env_bool("MAIL_SUPPRESS_SEND", False)
 
+    # SMS gateway (app/services/sms.py reads these from the environment): SMS_BACKEND = log
+    # (default: nothing leaves the machine) or http with SMS_HTTP_URL, SMS_HTTP_METHOD,
+    # SMS_HTTP_BODY, SMS_HTTP_PARAMS (JSON), SMS_HTTP_SUCCESS (regex), SMS_HTTP_TIMEOUT,
+    # SMS_SIGNATURE; replies arrive at /api/v1/sms/callback/<SMS_CALLBACK_TOKEN>.
+
 
 class TestConfig(Config):
     TESTING = True

@@ -12,6 +12,7 @@ def register_cli(app):
     app.cli.add_command(demo_group)
     app.cli.add_command(schedule_command)
     app.cli.add_command(batch_group)
+    app.cli.add_command(jobs_group)
 
 
 @click.command("init")
@@ -135,3 +136,81 @@ def schedule_command(as_json, **options):
     click.echo(f"{'合计':>4} {'':>21} {t.principal:>18,.2f} {t.interest:>16,.2f} {t.total:>18,.2f}")
     cost = f"{result.cost_rate}%" if result.cost_rate is not None else "—"
     click.echo(f"还款方式：{result.method_label}  综合年化成本：{cost}")
+
+
+jobs_group = AppGroup("jobs", help="定时任务 / scheduled jobs (message center, issue #10).")
+
+
+@jobs_group.command("run-due")
+def jobs_run_due():
+    """Start every scheduled job that is due (in-process without REDIS_URL, else on RQ)."""
+    from app.services import scheduler
+    from app.services.setup import act_as_system
+
+    act_as_system()
+    started = scheduler.run_due()
+    click.echo(f"已启动 {len(started)} 个到期任务 / started {len(started)} due job(s)")
+    _echo_runs(started)
+
+
+@jobs_group.command("run")
+@click.argument("code")
+def jobs_run(code):
+    """Run one job now, whatever its schedule (codes: see `flask jobs list`)."""
+    from app.domain.errors import DomainError
+    from app.services import scheduler
+    from app.services.setup import act_as_system
+
+    user = act_as_system()
+    try:
+        run_id = scheduler.run_now(scheduler.job_by_code(code).id, user, trigger="cli")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo_runs([run_id])
+
+
+@jobs_group.command("list")
+def jobs_list():
+    """The scheduled jobs, their time (Beijing), UTC cron and next run."""
+    from app.services import scheduler
+
+    for job in scheduler.jobs():
+        when = job.time_of_day if job.schedule_kind == "daily" else f"every {job.interval_minutes} min"
+        cron = scheduler.cron_utc(job.time_of_day, job.interval_minutes if job.schedule_kind == "interval" else None)
+        nxt = scheduler.to_beijing(job.next_run_at).strftime("%Y-%m-%d %H:%M") if job.next_run_at else "-"
+        click.echo(f"{job.code:15} {'on ' if job.enabled else 'off'} {when:14} UTC cron: {cron or '-':14} "
+                   f"next (Beijing): {nxt}  {job.name}")
+
+
+@jobs_group.command("loop")
+@click.option("--every", default=60, show_default=True, help="Seconds between two ticks.")
+@click.option("--ticks", default=0, help="Stop after this many ticks (0: run until stopped).")
+def jobs_loop(every, ticks):
+    """Tick every N seconds: what RQ's cron does, for installations without Redis."""
+    import time
+
+    from app.extensions import db
+    from app.services import scheduler
+    from app.services.setup import act_as_system
+
+    count = 0
+    while True:
+        act_as_system()
+        started = scheduler.run_due()
+        _echo_runs(started)
+        db.session.remove()
+        count += 1
+        if ticks and count >= ticks:
+            break
+        time.sleep(every)
+
+
+def _echo_runs(run_ids):
+    from app.extensions import db
+    from app.models.messages import JobRun
+
+    for run_id in run_ids:
+        run = db.session.get(JobRun, run_id)
+        db.session.refresh(run)
+        click.echo(f"  {run.job.code}: {run.status_label} {run.result or ''} {(run.error or '').splitlines()[0] if run.error else ''}")
+

@@ -49,6 +49,15 @@ _COMMON = [
     (r"AttachmentView", READ + r"|can_upload"),
     (r"NotificationView|MessageView|AnnouncementView", ALL),
 ]
+# 档案管理 (issue #12): everyone but the archivist reads in-stock items and lent / overdue
+# items and requests borrowing and collateral withdrawal; moving items (check-in / out, lend,
+# return, transfer, destroy: can_lend, can_receive, can_execute, ArchiveItemView …) is the
+# Archivist's (r"Archive.*") and the Admin's only.
+_ARCHIVE_REQUESTS = [
+    (r"Archive(Stock|Lent)View", READ),
+    (r"ArchiveBorrowRequestView", r"can_list|can_show|can_add|can_cancel|can_export|can_print"),
+    (r"ArchiveWithdrawalRequestView", r"can_list|can_show|can_add|can_submit|can_suspend|can_cancel|can_export|can_print"),
+]
 # Later issues name their views with these prefixes, so the rules reach them the day
 # they land (e.g. Customer…View, Loan…View, Repayment…View).
 ROLES = {
@@ -69,6 +78,7 @@ ROLES = {
         (r"(DictItem|LprRate)View", READ),
         # 消息中心: officers text and e-mail their customers.
         (r"(SmsView|MailView)", ALL),
+        *_ARCHIVE_REQUESTS,
         (r"SmsTemplateView", READ),
     ],
     "RiskReviewer": _COMMON + [
@@ -79,12 +89,14 @@ ROLES = {
         (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue|DueSoon).*", ALL),
         (r"Batch.*", READ),
         (r"(Repayment|Servicing).*", READ),
+        *_ARCHIVE_REQUESTS,
         (r"(DictItem|LprRate)View", READ),
     ],
     "Approver": _COMMON + [
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),
         (r"(Customer|Loan|Guarantor|Collateral|CreditRating|CreditLine|PostLoan|Report|Dashboard).*", READ),
+        (r"Archive(Stock|BorrowRequest|WithdrawalRequest)View", READ),   # approvers open what they approve
         (r"(DictItem|LprRate)View", READ),
     ],
     "Finance": _COMMON + [
@@ -111,6 +123,7 @@ ROLES = {
         # A manager may be made a committee voter or a step's approver by an admin.
         (r"(Approval|Todo).*", r"can_act|can_todo"),
         (r"Reminder.*", READ),
+        *_ARCHIVE_REQUESTS,
     ],
     "Archivist": _COMMON + [
         (r"Archive.*", ALL),

@@ -15,7 +15,14 @@ def get_queue():
     from redis import Redis
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=Redis.from_url(url))
+    return Queue(queue_name(), connection=Redis.from_url(url))
+
+
+def queue_name():
+    """The RQ queue: RQ_QUEUE in the config or the environment, "microloan" by default."""
+    import os
+
+    return current_app.config.get("RQ_QUEUE") or os.environ.get("RQ_QUEUE") or QUEUE_NAME
 
 
 def enqueue(func, *args, **kwargs):
@@ -24,3 +31,15 @@ def enqueue(func, *args, **kwargs):
     if queue is None:
         return func(*args, **kwargs)
     return queue.enqueue(func, *args, **kwargs)
+
+
+def enqueue_in(seconds, func, *args, **kwargs):
+    """Queue ``func`` to run in ``seconds`` (RQ's scheduler: ``rq worker --with-scheduler``).
+    Without Redis nothing is queued and None is returned: the caller's periodic job (e.g.
+    the outbox job for SMS retries) picks the work up when it is due."""
+    from datetime import timedelta
+
+    queue = get_queue()
+    if queue is None:
+        return None
+    return queue.enqueue_in(timedelta(seconds=seconds), func, *args, **kwargs)

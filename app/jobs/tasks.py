@@ -2,6 +2,12 @@
 
 
 def app_context():
+    """A fresh app context: of the running app when a job runs in-process (no Redis), of a
+    new app in an RQ worker."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app._get_current_object().app_context()
     from app import create_app
 
     return create_app().app_context()
@@ -32,3 +38,55 @@ def nightly_batch(as_of=None):
 
 
 # -- message center and scheduling (issue #10) ------------------------------------------------
+def run_due_jobs():
+    """The scheduler's tick: start every scheduled job that is due (RQ cron runs it every
+    minute, ``flask jobs run-due`` without Redis). Returns the JobRun ids started."""
+    from app.services import scheduler
+
+    with app_context():
+        return scheduler.run_due()
+
+
+def run_job(run_id):
+    """Run one recorded JobRun (nightly batch, reminders, outbox …)."""
+    from app.services import scheduler
+
+    with app_context():
+        run = scheduler.execute(run_id)
+        return None if run is None else run.status
+
+
+def send_reminders(as_of=None):
+    """Generate and send the reminders of ``as_of`` (ISO date; default: the business date)."""
+    from datetime import date
+
+    from app.services import reminders
+    from app.services.setup import act_as_system
+
+    with app_context():
+        act_as_system()
+        counts = reminders.run(date.fromisoformat(as_of) if as_of else None)
+        counts.update(reminders.dispatch_outbox())
+        return counts
+
+
+def send_sms(sms_id):
+    """Send (or retry) one SMS; a failure schedules the next attempt with backoff."""
+    from app.services import sms
+
+    with app_context():
+        return sms.send_one(sms_id)
+
+
+def send_email(email_id):
+    from app.services import mail
+
+    with app_context():
+        return mail.send_one(email_id)
+
+
+def dispatch_outbox():
+    from app.services import reminders
+
+    with app_context():
+        return reminders.dispatch_outbox()

@@ -21,3 +21,5 @@ from .servicing import (  # noqa: F401
     Disbursement, GuarantorConsent, PeriodClose, Repayment, RepaymentLine, ScheduleRevision, ServicingRequest,
 )
 from . import risk, rating, credit_line, post_loan  # noqa: F401,E402  (risk management, issue #9)
+from . import messages  # noqa: F401,E402  (message center, issue #10)
+from . import archive, reports  # noqa: F401,E402  (archive #12, reports #11)

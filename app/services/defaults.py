@@ -49,6 +49,22 @@ SETTINGS = [
     ("customer_no_prefix", "KH", "str", "客户编号前缀", "numbering", "", None, None),
     ("contract_no_pattern", "HT{year}{seq:05d}", "str", "合同编号格式", "numbering", "{year} 年份，{seq} 序号", None, None),
     ("sms_daily_cap", "5", "int", "每个手机号每日短信上限", "messages", "", "0", "100"),
+    ("sms_max_attempts", "3", "int", "短信最多发送次数", "messages", "网关失败后自动重试，含第一次在内最多发送的次数", "1", "10"),
+    ("sms_retry_backoff_seconds", "60", "int", "短信重试间隔（秒）", "messages", "第 n 次失败后等待 间隔 × 2^(n-1) 秒再重试", "1", "86400"),
+    ("reminder_overdue_days", "1,3,7", "str", "逾期提醒天数", "reminders", "逾期第几天提醒，逗号分隔；之后按“逾期提醒间隔”重复", None, None),
+    ("reminder_overdue_every_days", "7", "int", "逾期提醒间隔（天）", "reminders", "超过最后一个逾期提醒天数后每隔多少天再提醒；0 表示不再提醒", "0", "365"),
+    ("reminder_maturity_days", "30,7", "str", "展期提醒天数", "reminders", "贷款到期前第几天提醒客户经理办理展期（尚无展期申请时），逗号分隔", None, None),
+    ("reminder_post_loan_lead_days", "3", "int", "贷后检查提前提醒天数", "reminders", "贷后检查任务到期前多少天提醒客户经理", "0", "60"),
+    ("reminder_channels_due_soon", "sms,message", "str", "到期前还款提醒渠道", "reminders", "sms 客户短信、message 站内短消息（客户经理）、email 邮件，逗号分隔；留空表示关闭", None, None),
+    ("reminder_channels_due_today", "sms,message", "str", "到期日还款提醒渠道", "reminders", "sms、message、email，逗号分隔；留空表示关闭", None, None),
+    ("reminder_channels_overdue", "sms,message", "str", "逾期提醒渠道", "reminders", "sms 客户短信、message 客户经理及负责人站内短消息、email，逗号分隔；留空表示关闭", None, None),
+    ("reminder_channels_maturity", "message", "str", "展期提醒渠道", "reminders", "提醒客户经理：message、sms（客户经理手机）、email；留空表示关闭", None, None),
+    ("reminder_channels_post_loan_due", "message", "str", "贷后检查到期提醒渠道", "reminders", "message、sms、email；留空表示关闭", None, None),
+    ("reminder_channels_post_loan_late", "message", "str", "贷后检查逾期提醒渠道", "reminders", "message、sms、email；留空表示关闭", None, None),
+    ("reminder_channels_approval_overdue", "message", "str", "审批超时提醒渠道", "reminders", "提醒审批人：message、sms、email；留空表示关闭", None, None),
+    ("archive_borrow_days", "7", "int", "档案借阅默认天数", "archive", "借阅申请的预计归还日期默认为申请日后该天数", "1", "90"),
+    ("archive_borrow_max_days", "30", "int", "档案借阅最长天数", "archive", "预计归还日期最晚为申请日后该天数", "1", "365"),
+    ("reminder_channels_archive_borrowing_due", "message", "str", "档案借阅逾期提醒渠道", "reminders", "提醒借阅人：message 站内短消息、sms（借阅人手机）、email；留空表示关闭", None, None),
     ("backup_retention_days", "30", "int", "备份保留天数", "system", "", "1", "3650"),
 ]
 
@@ -114,6 +130,25 @@ DICTIONARIES = {
         ("property_certificate", "不动产权证书", None), ("vehicle_licence", "机动车登记证书", None),
         ("loan_application", "借款申请书", None), ("investigation_report", "调查报告", None),
         ("contract", "合同", None), ("photo", "照片", None), ("other", "其他", None),
+    ]),
+    # 档案管理 (issue #12): extra "certificate" = a collateral certificate (proposed for return to
+    # its owner at settlement), "company" = a company's base document (filed in one step).
+    "archive_doc_type": ("档案类型", "extra：certificate 抵质押权证（结清时提议退还）；company 企业基础资料", [
+        ("loan_contract", "借款合同", None), ("guarantee_contract", "保证合同", None),
+        ("mortgage_contract", "抵押合同", None), ("pledge_contract", "质押合同", None), ("iou", "借据", None),
+        ("property_certificate", "不动产权证书", "certificate"),
+        ("mortgage_certificate", "他项权证 / 不动产登记证明", "certificate"),
+        ("vehicle_certificate", "机动车登记证书", "certificate"),
+        ("pledge_certificate", "质押权利凭证（存单、股权等）", "certificate"),
+        ("business_licence", "营业执照", "company"), ("articles", "公司章程", "company"),
+        ("legal_rep_id", "法定代表人身份证复印件", "company"), ("account_permit", "开户许可证", "company"),
+        ("shareholder_resolution", "股东会 / 董事会决议", "company"),
+        ("financial_statements", "财务报表", "company"),
+        ("id_copy", "身份证复印件", None), ("approval_documents", "审批资料", None),
+        ("investigation_report", "调查报告", None), ("other", "其他", None),
+    ]),
+    "archive_level": ("档案等级", "业务档案等级；extra 为保管年限（年），留空为永久保存", [
+        ("permanent", "永久", None), ("long", "长期", "30"), ("short", "短期", "10"),
     ]),
 }
 
@@ -203,4 +238,9 @@ WORKFLOWS = [
                                       ("总经理审批", "Approver", None, True, 48)]),
     ("credit_line", "客户授信审批流程", [("风控审查", "RiskReviewer", None, True, 24),
                                 ("总经理审批", "Approver", None, True, 48)]),
+    # 档案管理 (issue #12)
+    ("archive_borrowing", "档案借阅审批流程", [("风控审查", "RiskReviewer", None, True, 24),
+                                     ("总经理审批", "Approver", None, True, 48)]),
+    ("collateral_withdrawal", "抵质押物提取审批流程", [("风控审查", "RiskReviewer", None, True, 24),
+                                            ("总经理审批", "Approver", None, True, 48)]),
 ]

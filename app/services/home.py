@@ -169,3 +169,10 @@ def funding_leverage_section(user):
             "empty": (gettext("Over the limit: no new borrowing may be recorded.") if p.exceeded else
                       gettext("Limit = net assets × %(multiple)s.", multiple=f"{p.multiple.normalize():f}"))}
 
+
+# -- 公告与未读消息 (message center, issue #10) ----------------------------------------------
+@register_section
+def announcements_section(user):
+    from app.services.announcements import home_section
+
+    return home_section(user)

@@ -474,6 +474,11 @@ def _check_payable(loan):
         raise DomainError(f"项目 {loan.loan_no} 当前状态为“{loan.status_label}”，不能登记还款")
 
 
+#: Called as hook(loan, on, user) when a loan is settled, inside its transaction (the archive
+#: proposes returning the collateral certificates).
+LOAN_CLOSED_HOOKS = []
+
+
 def close_loan(loan, on, user, comment):
     before = loan.status
     loan.status = "settled"
@@ -481,6 +486,8 @@ def close_loan(loan, on, user, comment):
     loans.record_status(loan, before, "settled", user, comment)
     db.session.flush()
     contracts.generate_stage(loan, "settlement", user)   # 结清证明
+    for hook in LOAN_CLOSED_HOOKS:
+        hook(loan, on, user)
 
 
 # -- payoff quote and settlement -------------------------------------------------------------

@@ -216,6 +216,10 @@ def _task_user_ids(tasks):
 def notify(user_ids, title, link=None):
     for user_id in user_ids:
         db.session.add(Notification(user_id=user_id, title=title[:200], link=link))
+    # The same notice arrives in the message center inbox (issue #10).
+    from app.services import messages
+
+    messages.deliver(user_ids, title, link=link, source="workflow")
 
 
 # -- act -------------------------------------------------------------------------------

@@ -6,8 +6,11 @@ CATEGORIES = [
     ("Customers", _l("Customer management"), "fa-address-book"),
     ("Loans", _l("Loan business"), "fa-money"),
     ("Approvals", _l("Approvals"), "fa-check-square-o"),
+    ("Messages", _l("Message center"), "fa-envelope"),
     ("Risk", _l("Risk management"), "fa-shield"),
     ("Finance", _l("Finance"), "fa-cny"),
+    ("Reports", _l("Reports"), "fa-bar-chart"),
+    ("Archive", _l("Archive management"), "fa-archive"),
     ("Partners", _l("Partners"), "fa-handshake-o"),
     ("Tools", _l("Business tools"), "fa-calculator"),
     ("Organization", _l("Organisation"), "fa-sitemap"),
@@ -85,8 +88,8 @@ def register_views(appbuilder):
     from .period_close import register_views as period_close_views; period_close_views(appbuilder)  # noqa: E702
     from .servicing_adjustments import register_views as adjustment_views; adjustment_views(appbuilder)  # noqa: E702
     # 风险管理 (issue #9): batch and classification, credit rating, credit lines, post-loan.
-    from . import credit_lines, post_loan, rating, risk
-    for module in (risk, rating, credit_lines, post_loan):
+    from . import archive, credit_lines, messages, post_loan, rating, reports, risk
+    for module in (risk, rating, credit_lines, post_loan, messages, reports, archive):
         module.register_views(appbuilder)
     add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
         category="Loans")
