@@ -78,3 +78,7 @@ bench-batch: venv
 
 clean-db:
 	rm -f instance/microloan.db
+
+# Browser tests (Playwright driving Debian's /usr/bin/chromium; skipped when it is missing).
+test-e2e: venv babel-compile
+	$(BIN)/python -m pytest tests/e2e

@@ -72,6 +72,8 @@ ROLES = {
         # 风险管理: officers read ratings, lines, classes and the overdue lists of their loans.
         (r"(CreditRating|Classification|Overdue|DueSoon|Default|Provision).*", READ),
         (r"CreditLine.*", r"can_list|can_show|can_add|can_edit|can_submit|can_search"),  # apply for a line
+        # Reports and the dashboard: an officer sees the figures of his branch (data scope).
+        (r"(Report|Dashboard).*", READ),
         # 提前还本、展期、调整 requests are applied for by the officer, executed by finance.
         (r"Servicing.*", r"can_list|can_show|can_add|can_apply.*|can_consent|can_cancel"),
         (r"ContractTemplateView", r"can_list|can_show|can_placeholders"),
@@ -88,6 +90,7 @@ ROLES = {
         (r"Workflow.*", READ),
         (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue|DueSoon).*", ALL),
         (r"Batch.*", READ),
+        (r"(Report|Dashboard).*", READ),
         (r"(Repayment|Servicing).*", READ),
         *_ARCHIVE_REQUESTS,
         (r"(DictItem|LprRate)View", READ),

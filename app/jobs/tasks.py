@@ -90,3 +90,11 @@ def dispatch_outbox():
 
     with app_context():
         return reminders.dispatch_outbox()
+
+
+def daily_backup():
+    """数据备份: one archive (database + uploads) and pruning past ``backup_retention_days``."""
+    from app.services import backup
+
+    with app_context():
+        return backup.daily_backup()

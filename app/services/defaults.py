@@ -27,6 +27,7 @@ SETTINGS = [
     ("max_extensions", "2", "int", "最多展期次数", "servicing", "", "0", "10"),
     ("reminder_lead_days", "3", "int", "还款提前提醒天数", "reminders", "到期前多少天提醒客户和客户经理", "0", "60"),
     ("upcoming_days", "7", "int", "首页将到期列表天数", "reminders", "", "1", "90"),
+    ("report_export_async_rows", "20000", "int", "后台导出行数阈值", "reports", "超过该行数的报表导出转为后台任务，完成后在消息中提供下载链接", "100", "1000000"),
     ("post_loan_first_days", "15", "int", "首次贷后检查期限（天）", "post_loan", "放款后多少天内完成首次检查", "1", "90"),
     ("post_loan_short_term_months", "6", "int", "短期贷款界限（月）", "post_loan", "期限不超过该月数的贷款按月检查", "1", "60"),
     ("post_loan_short_interval_months", "1", "int", "短期贷款检查间隔（月）", "post_loan", "", "1", "12"),
@@ -65,7 +66,7 @@ SETTINGS = [
     ("archive_borrow_days", "7", "int", "档案借阅默认天数", "archive", "借阅申请的预计归还日期默认为申请日后该天数", "1", "90"),
     ("archive_borrow_max_days", "30", "int", "档案借阅最长天数", "archive", "预计归还日期最晚为申请日后该天数", "1", "365"),
     ("reminder_channels_archive_borrowing_due", "message", "str", "档案借阅逾期提醒渠道", "reminders", "提醒借阅人：message 站内短消息、sms（借阅人手机）、email；留空表示关闭", None, None),
-    ("backup_retention_days", "30", "int", "备份保留天数", "system", "", "1", "3650"),
+    ("backup_retention_days", "30", "int", "备份保留天数", "system", "每日自动备份（定时任务“数据备份”）保留的天数，更早的备份文件自动删除", "1", "3650"),
 ]
 
 # code → (name, description, [(code, label, extra)])

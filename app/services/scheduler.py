@@ -355,3 +355,6 @@ def _register_builtin_jobs():
                          description="按营业日期生成还款、逾期、展期、贷后、审批等提醒并发送"))
     register_job(JobSpec("outbox", "消息发送", _outbox, "interval", interval_minutes=5,
                          description="发送到时的定时短消息、待发送和待重试的短信、待发送的邮件"))
+    from app.services.backup import scheduled_job as _backup_job   # issue #14: backup and restore
+    register_job(JobSpec("daily_backup", "数据备份", _backup_job, "daily", "02:00",
+                         description="备份数据库与附件目录，并删除超过“备份保留天数”的备份"))

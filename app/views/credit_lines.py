@@ -12,7 +12,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import BooleanField, DateField
 from wtforms.validators import InputRequired, Optional
@@ -52,22 +52,11 @@ class CreditLinePickerWidget:
     def __call__(self, field, **kwargs):
         current = field.data
         option = Markup('<option value="{}" selected>{}</option>').format(current.id, str(current)) if current else ""
-        script = Markup(
-            "<script>$(function () {"
-            "var el = $('#%(id)s'), customer = $('#customer');"
-            "el.select2({theme: 'bootstrap', allowClear: true, placeholder: el.data('placeholder') || '',"
-            " minimumInputLength: 0, ajax: {url: el.data('url'), dataType: 'json', delay: 250,"
-            " data: function (p) { return {q: p.term || '', customer: customer.val() || ''}; },"
-            " processResults: function (data) { return {results: data.results}; }},"
-            " language: {noResults: function () { return '该客户没有可用的授信'; },"
-            " searching: function () { return '正在搜索…'; }, errorLoading: function () { return '无法加载授信'; }}});"
-            "customer.on('change', function () { el.val(null).trigger('change'); });"
-            "});</script>") % {"id": escape(field.id)}
         select = Markup('<select id="{id}" name="{name}" class="form-control ml-credit-line-picker" data-url="{url}" '
                         'data-placeholder="{ph}" style="width:100%"><option value=""></option>{opt}</select>').format(
             id=field.id, name=field.name, url=url_for("CreditLineView.search"),
             ph=str(_l("Optional: a credit line of this customer")), opt=option)
-        return select + script
+        return select   # app/static/js/microloan.js wires it to the customer field
 
 
 class CreditLineField(AjaxModelField):

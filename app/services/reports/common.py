@@ -1,0 +1,164 @@
+"""What every report shares: its dates, the data scope and the principal balances.
+
+贷款余额 (principal outstanding) of a loan at the end of a date is the balance of its journal
+lines on 1301 贷款本金 (and sub-accounts) in vouchers dated on or before it: the ledger is the
+book of record, so a report's total is the trial balance's 1301 figure, write-offs and
+reversals included, for any past date. One grouped scan gives every loan's balance at
+several dates at once (a conditional sum per date); when a date is on or after the last
+voucher's date the voucher join is skipped.
+
+The five-level class at a past date comes from the classification history (the latest
+change on or before it); at or after the latest change it is the loan's current class.
+"""
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Date, Numeric, String, and_, case, func, literal, select, type_coerce
+
+from app.extensions import db
+from app.models import JournalLine, Loan, Voucher
+from app.models.risk import ClassificationChange
+from app.services import ledger, loans, settings
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+MONEY = Numeric(18, 2)
+
+
+def money(value):
+    if value is None:
+        return ZERO
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return value.quantize(CENT)
+
+
+def pct(part, whole, places="0.01"):
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(places)) if whole else ZERO
+
+
+def month_start(day):
+    return date(day.year, day.month, 1)
+
+
+def month_end(day):
+    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+
+
+def add_months(day, months):
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class ReportDates:
+    """本期 = the month of ``as_of`` up to ``as_of``; 上月 = the whole previous month;
+    年初 = the end of the previous year (its balance is the year's opening balance)."""
+
+    as_of: date
+
+    @property
+    def month_start(self):
+        return month_start(self.as_of)
+
+    @property
+    def last_month_end(self):
+        return self.month_start - timedelta(days=1)
+
+    @property
+    def last_month_start(self):
+        return month_start(self.last_month_end)
+
+    @property
+    def year_start(self):
+        return date(self.as_of.year, 1, 1)
+
+    @property
+    def prior_year_end(self):
+        return self.year_start - timedelta(days=1)
+
+    def params(self):
+        return [("统计日期", self.as_of.isoformat()),
+                ("本月", f"{self.month_start} 至 {self.as_of}"),
+                ("上月", f"{self.last_month_start} 至 {self.last_month_end}"),
+                ("年初", f"{self.prior_year_end}（上年末）")]
+
+
+def as_of_or_today(value=None):
+    return value or settings.business_date()
+
+
+def scope_condition(user):
+    """The loans the user may see (None: every loan)."""
+    return loans.visible_condition(user)
+
+
+def scoped(query, user):
+    condition = scope_condition(user)
+    return query if condition is None else query.where(condition)
+
+
+def principal_account_ids():
+    return ledger.subtree_ids(ledger.get_account(ledger.LOAN_PRINCIPAL))
+
+
+def last_voucher_date():
+    return db.session.execute(select(func.max(Voucher.business_date))).scalar()
+
+
+def balances(dates, loan_ids=None, name="bal"):
+    """Subquery (loan_id, b0, b1, …): each loan's principal outstanding at the end of each date."""
+    latest = last_voucher_date()
+    net = JournalLine.debit - JournalLine.credit
+    columns = [JournalLine.loan_id.label("loan_id")]
+    join = False
+    for n, day in enumerate(dates):
+        if latest is None or day >= latest:
+            expr = func.sum(net)
+        else:
+            join = True
+            expr = func.sum(case((Voucher.business_date <= day, net), else_=literal(0)))
+        columns.append(type_coerce(func.coalesce(expr, 0), MONEY).label(f"b{n}"))
+    query = (select(*columns).where(JournalLine.account_id.in_(principal_account_ids()),
+                                    JournalLine.loan_id.is_not(None)).group_by(JournalLine.loan_id))
+    if join:
+        query = query.join(Voucher, Voucher.id == JournalLine.voucher_id)
+        query = query.where(Voucher.business_date <= max(dates))
+    if loan_ids is not None:
+        query = query.where(JournalLine.loan_id.in_(loan_ids))
+    return query.subquery(name)
+
+
+def class_at(day, name="cls"):
+    """(expression, subquery or None): the class of ``Loan`` at the end of ``day``. With a
+    subquery, the caller outer-joins it on ``subquery.c.loan_id == Loan.id``."""
+    latest = db.session.execute(select(func.max(ClassificationChange.changed_on))).scalar()
+    if latest is None or day >= latest:
+        return Loan.classification, None
+    ranked = (select(ClassificationChange.loan_id, ClassificationChange.to_class,
+                     func.row_number().over(partition_by=ClassificationChange.loan_id,
+                                            order_by=(ClassificationChange.changed_on.desc(),
+                                                      ClassificationChange.id.desc())).label("rn"))
+              .where(ClassificationChange.changed_on <= day)).subquery(name + "_r")
+    latest_class = select(ranked.c.loan_id, ranked.c.to_class).where(ranked.c.rn == 1).subquery(name)
+    return type_coerce(func.coalesce(latest_class.c.to_class, "normal"), String), latest_class
+
+
+def unpaid_at(day):
+    """SQL condition on Installment: not paid off by the end of ``day``. On or after the
+    business date no payment can be later than ``day``, so it is just "unpaid", which the
+    partial index ix_installment_unpaid_due serves."""
+    from sqlalchemy import or_
+
+    from app.models import Installment
+
+    if day >= settings.business_date():
+        return Installment.paid_off_on.is_(None)
+    return or_(Installment.paid_off_on.is_(None), Installment.paid_off_on > day)
+
+
+def between(column, start, end):
+    return and_(column >= type_coerce(start, Date), column <= type_coerce(end, Date))
