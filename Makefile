@@ -48,13 +48,18 @@ test-services: venv babel-compile
 babel-update: venv
 	$(BIN)/python translations/build_pot.py
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
+	$(BIN)/python translations/fill_pending.py
 	$(BIN)/pybabel compile -d translations -l zh --statistics
 
 check: venv
 	$(FLASK) db check
 
+# The benchmark suite on a generated 100,000-loan portfolio (bench/run.py): PostgreSQL database
+# microloan_bench_gen (BENCH_DATABASE_URL; generated on first use, then reused), every figure
+# beside its target, JSON in bench/results/. BENCH_ARGS="--sqlite" for SQLite, "--quick" without
+# the repayment benchmarks, "--regenerate" to generate again.
 bench: venv
-	$(BIN)/python bench/schedule.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Repayment posting on PostgreSQL (DATABASE_URL, default microloan_bench: its schema is DROPPED
 # and rebuilt): 10,000 sequential postings, then 8 API clients against gunicorn.

@@ -92,6 +92,27 @@ def demo_load(password):
     click.echo(f"演示贷款 / demo loans created: {load_demo_loans()}")
 
 
+@demo_group.command("generate")
+@click.option("--customers", default=60000, show_default=True, help="客户数 / number of customers")
+@click.option("--loans", default=100000, show_default=True, help="贷款数 / number of loans")
+@click.option("--seed", default=42, show_default=True, help="随机种子：同一种子生成相同数据 / same seed, same rows")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="数据截止日（默认营业日期）/ as-of date (default: the business date)")
+@click.option("--no-batch", is_flag=True, help="不运行日终批处理 / skip the nightly batch")
+def demo_generate(customers, loans, seed, as_of, no_batch):
+    """Generate a realistic portfolio (branches, officers, customers, loans, receipts, vouchers)."""
+    from app.domain.errors import DomainError
+    from app.services.generator import generate
+
+    try:
+        summary = generate(customers=customers, loans=loans, seed=seed, as_of=as_of.date() if as_of else None,
+                           run_batch=not no_batch, progress=click.echo)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    for line in summary.lines():
+        click.echo(line)
+
+
 @click.command("schedule")
 @click.option("--principal", required=True, help="贷款金额 loan amount, e.g. 100000")
 @click.option("--rate", "annual_rate", required=True, help="年利率 %% annual rate, e.g. 12")

@@ -112,9 +112,9 @@ class Voucher(Model):
     id = Column(Integer, primary_key=True)
     voucher_no = Column(String(20), nullable=False)
     business_date = Column(Date, nullable=False, index=True)
-    description = Column(String(200), nullable=False)
+    description = Column(String(200), nullable=False, index=True)
     source_type = Column(String(40))
-    source_id = Column(Integer)
+    source_id = Column(Integer, index=True)
     created_by_id = Column(Integer, ForeignKey("ab_user.id", name="fk_voucher_created_by"), index=True)
     created_by = relationship("AppUser", foreign_keys=[created_by_id])
     created_at = Column(DateTime, nullable=False, default=datetime.now, index=True)
@@ -168,7 +168,7 @@ class JournalLine(Model):
     loan = relationship("Loan")
     debit = Column(Numeric(18, 2), nullable=False, default=0)
     credit = Column(Numeric(18, 2), nullable=False, default=0)
-    memo = Column(String(200))
+    memo = Column(String(200), index=True)
 
     @property
     def business_date(self):

@@ -61,7 +61,7 @@ class PostLoanTask(Model):
     branch = relationship("Branch")
     status = Column(String(20), nullable=False, default="open", index=True)
     reason = Column(String(300))
-    completed_on = Column(Date)
+    completed_on = Column(Date, index=True)
     created_at = Column(DateTime, default=datetime.now, nullable=False)
     check = relationship("PostLoanCheck", back_populates="task", uselist=False)
 

@@ -54,7 +54,7 @@ class ClassificationChange(Model):
     loan = relationship("Loan")
     changed_on = Column(Date, nullable=False, index=True)
     from_class = Column(String(20), nullable=False)
-    to_class = Column(String(20), nullable=False)
+    to_class = Column(String(20), nullable=False, index=True)
     source = Column(String(10), nullable=False)       # auto / manual
     overdue_days = Column(Integer, nullable=False, default=0)
     reason = Column(String(500))

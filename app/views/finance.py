@@ -240,12 +240,13 @@ class VoucherView(AppModelView):
                 db.session.rollback()
                 flash(exc.message, "danger")
                 return redirect(url_for("VoucherView.show", pk=pk))
-            flash(f"已提交凭证 {voucher.voucher_no} 的冲销申请 {applied.request_no}，审批通过后自动冲销", "success")
+            flash(_l("Reversal request %(req)s for voucher %(no)s submitted; the voucher is reversed once it is "
+                     "approved", req=applied.request_no, no=voucher.voucher_no), "success")
             return redirect(url_for("ServicingRequestView.show", pk=applied.id))
         widgets = {"edit": FormWidget(form=form, include_cols=["reason"], exclude_cols=[], fieldsets=[])}
         return self.render_template("appbuilder/general/model/edit.html", widgets=widgets,
-                                    title=f"{_l('Apply for reversal of voucher')} {voucher.voucher_no}"
-                                          f"（{voucher.description}）",
+                                    title=_l("Apply for reversal of voucher %(no)s (%(text)s)",
+                                             no=voucher.voucher_no, text=voucher.description),
                                     form_action=url_for("VoucherView.reverse", pk=pk))
 
     @expose("/export")

@@ -458,7 +458,8 @@ def _loan_part_view(model, title, labels, columns, extra_fields, check):
         label_columns = labels
         list_columns = ["loan"] + columns[:5]
         add_columns = edit_columns = show_columns = ["loan"] + columns
-        search_columns = [c for c in columns[:3]]
+        # No relation to the customer table: FAB's search widget would load every customer.
+        search_columns = [c for c in columns[:3] if c != "customer"]
         def __init__(self, **kwargs):
             # The loan is picked by search (or fixed by the loan page's link), never a drop-down of all loans.
             self.add_form_extra_fields = self.edit_form_extra_fields = dict(extra_fields, loan=_loan_picker())

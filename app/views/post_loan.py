@@ -437,7 +437,9 @@ def _branches():
 
 def _officers():
     ids = visible_branch_ids()
-    query = select(AppUser).where(AppUser.id.in_(select(Loan.officer_id).distinct())).order_by(AppUser.username)
+    # EXISTS per user (ix_loan_officer_id), not a DISTINCT over every loan.
+    query = select(AppUser).where(select(Loan.id).where(Loan.officer_id == AppUser.id).exists()).order_by(
+        AppUser.username)
     if ids is not None:
         query = query.where(AppUser.branch_id.in_(ids))
     return db.session.execute(query).scalars().all()
