@@ -30,6 +30,10 @@ def create_app(config_name=None, **overrides):
 
     app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = check_password_complexity
     audit.install()
+    from sqlalchemy.orm import Session
+
+    from .services import ledger
+    ledger.install_balance_keeping(Session)
 
     db.init_app(app)
     with app.app_context():

@@ -7,10 +7,11 @@ to a role in the UI is kept, so the rules are a floor, not a cage.
 """
 import re
 
-from flask import current_app, flash, g, redirect, request
+from flask import current_app, flash, g, has_request_context, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView
 from flask_babel import lazy_gettext as _l
 
@@ -58,6 +59,8 @@ _ARCHIVE_REQUESTS = [
     (r"ArchiveBorrowRequestView", r"can_list|can_show|can_add|can_cancel|can_export|can_print"),
     (r"ArchiveWithdrawalRequestView", r"can_list|can_show|can_add|can_submit|can_suspend|can_cancel|can_export|can_print"),
 ]
+# Every report and the dashboard except the company's own money: fund balances and bank borrowing.
+REPORTS_OF_LOANS = r"(Report(?!Fund|Bank)|Dashboard).*"
 # Later issues name their views with these prefixes, so the rules reach them the day
 # they land (e.g. Customer…View, Loan…View, Repayment…View).
 ROLES = {
@@ -72,8 +75,9 @@ ROLES = {
         # 风险管理: officers read ratings, lines, classes and the overdue lists of their loans.
         (r"(CreditRating|Classification|Overdue|DueSoon|Default|Provision).*", READ),
         (r"CreditLine.*", r"can_list|can_show|can_add|can_edit|can_submit|can_search"),  # apply for a line
-        # Reports and the dashboard: an officer sees the figures of his branch (data scope).
-        (r"(Report|Dashboard).*", READ),
+        # Reports and the dashboard: an officer sees the figures of his branch (data scope);
+        # the company's fund balances and bank borrowing (ReportFund…, ReportBank…) are not his.
+        (REPORTS_OF_LOANS, READ),
         # 提前还本、展期、调整 requests are applied for by the officer, executed by finance.
         (r"Servicing.*", r"can_list|can_show|can_add|can_apply.*|can_consent|can_cancel"),
         (r"ContractTemplateView", r"can_list|can_show|can_placeholders"),
@@ -90,7 +94,7 @@ ROLES = {
         (r"Workflow.*", READ),
         (r"(CreditRating|Scorecard|FinancialStatement|CreditLine|PostLoan|Classification|Provision|Default|Overdue|DueSoon).*", ALL),
         (r"Batch.*", READ),
-        (r"(Report|Dashboard).*", READ),
+        (REPORTS_OF_LOANS, READ),
         (r"(Repayment|Servicing).*", READ),
         *_ARCHIVE_REQUESTS,
         (r"(DictItem|LprRate)View", READ),
@@ -98,7 +102,8 @@ ROLES = {
     "Approver": _COMMON + [
         (r"(Approval|Todo).*", ALL),
         (r"Workflow.*", READ),
-        (r"(Customer|Loan|Guarantor|Collateral|CreditRating|CreditLine|PostLoan|Report|Dashboard).*", READ),
+        (r"(Customer|Loan|Guarantor|Collateral|CreditRating|CreditLine|PostLoan).*", READ),
+        (REPORTS_OF_LOANS, READ),
         (r"Archive(Stock|BorrowRequest|WithdrawalRequest)View", READ),   # approvers open what they approve
         (r"(DictItem|LprRate)View", READ),
     ],
@@ -176,6 +181,25 @@ class MicroLoanSecurityManager(SecurityManager):
         self.userdbmodelview = AppUserDBModelView
         super().__init__(appbuilder)
 
+    # -- API tokens: every refusal a 401 with a message --------------------------------
+    def create_jwt_manager(self, app):
+        """Flask-JWT-Extended answers ``{"msg": …}`` (no ``message``), and a malformed or
+        forged token with a 422: every API refusal is a 401 ``{"message": …}`` instead."""
+        from flask import jsonify
+
+        jwt_manager = super().create_jwt_manager(app)
+
+        def refuse(message):
+            return jsonify(message=message), 401
+
+        jwt_manager.unauthorized_loader(lambda reason: refuse("未登录：请先登录（Authorization: Bearer <令牌>）"))
+        jwt_manager.invalid_token_loader(lambda reason: refuse("登录令牌无效，请重新登录"))
+        jwt_manager.expired_token_loader(lambda header, payload: refuse("登录令牌已过期，请重新登录"))
+        jwt_manager.revoked_token_loader(lambda header, payload: refuse("登录令牌已失效，请重新登录"))
+        jwt_manager.needs_fresh_token_loader(lambda header, payload: refuse("此操作需要重新登录"))
+        jwt_manager.user_lookup_error_loader(lambda header, payload: refuse("登录令牌对应的用户不存在或已停用"))
+        return jwt_manager
+
     # -- login auditing -------------------------------------------------------------
     def on_user_login(self, user):
         audit.log_event(self.session, "login", user=user)
@@ -210,6 +234,42 @@ class MicroLoanSecurityManager(SecurityManager):
         user.must_change_password = not own
         user.fail_login_count = 0
         self.update_user(user)
+
+    # -- permission checks: one query per request -----------------------------------
+    # FAB asks the database once per menu item and per button (about 110 queries on a list
+    # page); the user's (permission, view) pairs are read once per request instead.  Cached
+    # on the request (not on g, which a test's app context keeps across requests), so a
+    # change to a role shows on the next request.
+    def _permission_pairs(self, user):
+        if not has_request_context():
+            return None
+        cache = request.environ.setdefault("microloan.permissions", {})
+        key = getattr(user, "id", None)
+        if key not in cache:
+            roles = [r for r in self.get_user_roles(user) if r.name not in self.builtin_roles]
+            pairs = set()
+            if roles:
+                rows = (self.session.query(self.permission_model.name, self.viewmenu_model.name)
+                        .select_from(self.permissionview_model)
+                        .join(assoc_permissionview_role,
+                              assoc_permissionview_role.c.permission_view_id == self.permissionview_model.id)
+                        .join(self.permission_model).join(self.viewmenu_model)
+                        .filter(assoc_permissionview_role.c.role_id.in_([r.id for r in roles])))
+                pairs = set(rows.all())
+            cache[key] = pairs
+        return cache[key]
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids):
+        pairs = self._permission_pairs(g.user) if has_request_context() and g.get("user") else None
+        if pairs is None or not _same_roles(self, g.user, role_ids):
+            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        return (permission_name, view_name) in pairs
+
+    def find_roles_permission_view_menus(self, permission_name, role_ids):
+        pairs = self._permission_pairs(g.user) if has_request_context() and g.get("user") else None
+        if pairs is None or not _same_roles(self, g.user, role_ids):
+            return super().find_roles_permission_view_menus(permission_name, role_ids)
+        return [_MenuPermission(view) for perm, view in pairs if perm == permission_name]
 
     # -- built-in roles -------------------------------------------------------------
     def sync_roles(self):
@@ -258,3 +318,20 @@ def _menu_parents(items, parents=()):
             view = item.baseview.class_permission_name if item.baseview else None
             result[item.name] = (view, parents)
     return result
+
+
+class _MenuPermission:
+    """What FAB reads of a permission-view row in ``_get_user_permission_view_menus``."""
+
+    class _ViewMenu:
+        def __init__(self, name):
+            self.name = name
+
+    def __init__(self, view_name):
+        self.view_menu = self._ViewMenu(view_name)
+
+
+def _same_roles(sm, user, role_ids):
+    """The cache holds ``user``'s roles; FAB may ask about other role ids (the public role)."""
+    mine = {r.id for r in sm.get_user_roles(user) if r.name not in sm.builtin_roles}
+    return set(role_ids) == mine

@@ -103,6 +103,12 @@ def seed_ledger(app):
             names = [k for k in p if f":{k}" in statement]
             db.session.execute(text(statement), {k: p[k] for k in names})
         db.session.commit()
+        # The rows went in by SQL, past ledger.post and repayments.new_receipt.
+        from app.services import ledger, repayments
+
+        ledger.rebuild_stored_balances()
+        repayments.rebuild_receipt_totals()
+        db.session.commit()
         counts = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar()
                   for t in ("disbursement", "repayment", "repayment_line", "voucher", "journal_line")}
     return counts

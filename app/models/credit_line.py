@@ -8,7 +8,8 @@ from datetime import datetime
 
 from flask_appbuilder import Model
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint,
+    Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
 
@@ -115,10 +116,18 @@ class BankCreditLine(Model):
 
 class BankDrawdown(Model):
     """银行借款记录: one drawdown (提款) or repayment (还款) on a bank credit line. Amounts
-    are positive; ``kind`` says which way the money went."""
+    are positive; ``kind`` says which way the money went.
+
+    ``margin_amount`` (保证金) is the margin deposit that moved with the record: paid to the
+    bank with a drawdown (存出保证金), recovered from it with a repayment (收回保证金); what
+    the bank still holds is their difference (未收回银行保证金). ``interest_amount`` is the
+    interest paid to the bank with the record (支付银行利息). Both are zero when nothing moved."""
 
     __tablename__ = "bank_drawdown"
-    __table_args__ = (Index("ix_bank_drawdown_line_date", "bank_credit_line_id", "occurred_on"),)
+    __table_args__ = (
+        Index("ix_bank_drawdown_line_date", "bank_credit_line_id", "occurred_on"),
+        CheckConstraint("margin_amount >= 0 AND interest_amount >= 0", name="ck_bank_drawdown_margin_interest"),
+    )
     id = Column(Integer, primary_key=True)
     bank_credit_line_id = Column(Integer, ForeignKey("bank_credit_line.id"), nullable=False)
     line = relationship("BankCreditLine", back_populates="entries")
@@ -126,6 +135,8 @@ class BankDrawdown(Model):
     amount = Column(Numeric(18, 2), nullable=False)
     occurred_on = Column(Date, nullable=False, index=True)
     due_date = Column(Date)                                     # 借款到期日 (drawdowns)
+    margin_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")    # 保证金 存出 / 收回
+    interest_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")  # 支付利息
     remarks = Column(String(300))
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_by = relationship("AppUser", foreign_keys=[created_by_id])

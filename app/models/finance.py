@@ -79,6 +79,10 @@ class FundAccount(Model):
     account_no = Column(String(40))
     is_active = Column(Boolean, nullable=False, default=True)
     remarks = Column(String(300))
+    # Σ debit − credit of the committed lines naming this account, kept by the ledger in the
+    # posting transaction (see Loan.principal_balance); the balance itself is signed by the
+    # ledger account's normal side.
+    posted_net = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
 
     @property
     def kind_label(self):

@@ -71,6 +71,11 @@ class Repayment(Model):
     created_by_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
     created_by = relationship("AppUser")
     created_at = Column(DateTime, default=datetime.now, nullable=False)
+    # What the receipt's lines put on principal and on interest (利息 + 罚息 + 复利), written
+    # with the receipt (which is never changed afterwards: a 收款冲正 is a reversal voucher), so
+    # the dashboard and the reports sum a year of receipts without reading their lines.
+    principal_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
+    interest_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
     lines = relationship("RepaymentLine", back_populates="repayment", cascade="all, delete-orphan",
                          order_by="RepaymentLine.id")
 
@@ -78,11 +83,30 @@ class Repayment(Model):
     def kind_label(self):
         return REPAYMENT_KINDS.get(self.kind, self.kind)
 
+    def set_totals(self, lines):
+        self.principal_amount, self.interest_amount = receipt_totals(
+            (line.component, line.amount) for line in lines)
+
     def total_of(self, component):
         return sum((line.amount for line in self.lines if line.component == component), Decimal("0.00"))
 
     def __str__(self):
         return self.receipt_no
+
+
+#: The receipt-line components that count as interest received (利息收入 in the reports).
+INTEREST_COMPONENTS = ("interest", "penalty", "compound")
+
+
+def receipt_totals(components):
+    """(principal, interest) of a receipt from its lines' (component, amount) pairs."""
+    principal = interest = Decimal("0.00")
+    for component, amount in components:
+        if component == "principal":
+            principal += amount
+        elif component in INTEREST_COMPONENTS:
+            interest += amount
+    return principal, interest
 
 
 class RepaymentLine(Model):

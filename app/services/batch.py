@@ -37,7 +37,8 @@ from app.services import settings
 MAX_CATCH_UP_DAYS = 366
 STEP_LABELS = {
     "overdue": "逾期标记", "penalty": "罚息复利计提", "classify": "五级分类自动调整", "provisions": "拨备计算",
-    "post_loan": "贷后专项检查", "credit_lines": "授信到期", "business_date": "营业日期",
+    "post_loan": "贷后专项检查", "credit_lines": "授信到期", "ledger_check": "账务余额核对",
+    "business_date": "营业日期",
 }
 # Thresholds in rank order: overdue days beyond which a loan is at least that class.
 FLOOR_PARAMETERS = (("special_mention", "class_special_mention_days"), ("substandard", "class_substandard_days"),
@@ -283,6 +284,21 @@ def advance_business_date(as_of):
     return 1
 
 
+def check_stored_balances(as_of):
+    """The stored loan and fund-account balances (what the dashboard reads) must equal the
+    journal's: a difference stops the batch, and is shown on its page, until it is explained
+    (``flask batch rebuild-balances`` resets them from the journal)."""
+    from app.services import ledger
+
+    ledger._apply_moves(db.session)     # this transaction's own postings, if any, first
+    differences = ledger.balance_differences()
+    if differences:
+        listed = "；".join(f"{'项目' if kind == 'loan' else '资金账户'} #{oid} 存量 {stored} ≠ 分录 {journal}"
+                          for kind, oid, stored, journal in differences[:5])
+        raise DomainError(f"账务余额核对不符（{len(differences)} 处）：{listed}")
+    return 0
+
+
 STEPS = [("overdue", mark_overdue), ("penalty", accrue_penalty), ("classify", classify),
          ("provisions", compute_provisions), ("post_loan", special_checks), ("credit_lines", expire_credit_lines),
-         ("business_date", advance_business_date)]
+         ("ledger_check", check_stored_balances), ("business_date", advance_business_date)]

@@ -74,6 +74,18 @@ def _check_amount(value, label, field):
     return value
 
 
+def _optional_amount(value, label, field):
+    """An amount that may be left empty (zero), else positive with at most two decimals."""
+    if value in (None, ""):
+        return Decimal("0.00")
+    value = Decimal(value)
+    if value < 0:
+        raise DomainError(f"{label}不能为负数", field)
+    if value != value.quantize(CENT):
+        raise DomainError(f"{label}最多两位小数（精确到分）", field)
+    return value
+
+
 # -- customer credit lines: usage ---------------------------------------------------------
 @dataclass
 class Usage:
@@ -369,6 +381,13 @@ def bank_balance(line_id=None):
     return _money(db.session.execute(query).scalar())
 
 
+def bank_margin_held(line_id):
+    """未收回银行保证金 of one bank line: margins paid with drawdowns less those recovered."""
+    signed = case((BankDrawdown.kind == "drawdown", BankDrawdown.margin_amount), else_=-BankDrawdown.margin_amount)
+    return _money(db.session.execute(select(func.coalesce(func.sum(signed), 0))
+                                     .where(BankDrawdown.bank_credit_line_id == line_id)).scalar())
+
+
 def bank_balances():
     """{bank line id: drawn balance} in one grouped query (the list page)."""
     return {line_id: _money(total) for line_id, total in db.session.execute(
@@ -460,10 +479,16 @@ def check_entry(entry, lock=False):
     today = settings.business_date()
     if entry.occurred_on > today:
         raise DomainError(f"日期不能晚于营业日期 {today:%Y-%m-%d}", "occurred_on")
+    entry.margin_amount = _optional_amount(entry.margin_amount, "保证金", "margin_amount")
+    entry.interest_amount = _optional_amount(entry.interest_amount, "支付利息", "interest_amount")
     drawn = bank_balance(line.id)
     if entry.kind == "repayment":
         if amount > drawn:
             raise DomainError(f"还款金额 {amount:,.2f} 元超过该授信的借款余额 {drawn:,.2f} 元", "amount")
+        held = bank_margin_held(line.id)
+        if entry.margin_amount > held:
+            raise DomainError(f"收回保证金 {entry.margin_amount:,.2f} 元超过银行尚持有的保证金 {held:,.2f} 元",
+                              "margin_amount")
         return line
     if line.status != "active":
         raise DomainError(f"银行授信“{line}”已终止，不能再提款", "line")

@@ -7,6 +7,7 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.servicing import Disbursement
 from app.services import contracts, dictionaries, ledger, loans, settings
+from app.services.repayments import CONTROL_CHARS
 
 LOAN_PRINCIPAL = "1301"
 
@@ -44,10 +45,15 @@ def disburse(loan_id, user, fund_account, disbursed_on, receiving_bank, receivin
         raise DomainError("请填写放款日期", "disbursed_on")
     if disbursed_on > today:
         raise DomainError(f"放款日期 {disbursed_on} 不能晚于营业日期 {today}", "disbursed_on")
+    loans.check_loan_date(disbursed_on, "放款日期", "disbursed_on")
     for value, label, field in ((receiving_bank, "收款开户行", "receiving_bank"),
                                 (receiving_account_name, "收款户名", "receiving_account_name")):
         if not (value or "").strip():
             raise DomainError(f"请填写{label}", field)
+        if len(value.strip()) > 100:
+            raise DomainError(f"{label}不能超过 100 个字", field)
+        if CONTROL_CHARS.search(value):
+            raise DomainError(f"{label}不能包含控制字符", field)
     account_no = re.sub(r"\s", "", receiving_account_no or "")
     if not re.fullmatch(r"\d{8,30}", account_no):
         raise DomainError("收款账号应为 8 至 30 位数字", "receiving_account_no")

@@ -40,6 +40,8 @@ from app.domain.schedule import LoanTerms, generate_schedule
 from app.domain.servicing import compound_interest, penalty_interest
 from app.extensions import db
 from app.services import generator_data as data
+from app.models.servicing import receipt_totals
+from app.services import ledger
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -636,7 +638,9 @@ class Generator:
 
     def receipt(self, w, receipt_id, loan_id, kind, amount, on, payer, voucher_id, lines):
         receipt_no = self.number("HK", on)
+        principal, interest = receipt_totals((line["component"], line["amount"]) for line in lines)
         w.add("repayment", dict(id=receipt_id, receipt_no=receipt_no, loan_id=loan_id, kind=kind, amount=amount,
+                                principal_amount=principal, interest_amount=interest,
                                 received_on=on, fund_account_id=self.bank.id, payer=payer,
                                 idempotency_key=f"gen-{self.seed}-{receipt_id}", voucher_id=voucher_id,
                                 created_by_id=self.system_id, created_at=self.stamp(on, receipt_id)))
@@ -811,6 +815,8 @@ def generate(customers=60000, loans=100000, seed=42, as_of=None, run_batch=True,
     step("loans", lambda: gen.write_loans(writer))
     step("capital", lambda: (gen.write_capital(writer), db.session.commit()))
     step("numbers", gen.finish_numbers)
+    # The rows went in by bulk insert, past ledger.post: set the stored balances from the journal.
+    step("balances", lambda: (ledger.rebuild_stored_balances(), db.session.commit()))
     step("analyze", gen.analyze)
     if run_batch:
         from app.services import batch

@@ -331,6 +331,7 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
             memo=(line.memo or None)))
     db.session.add(voucher)
     db.session.flush()
+    _record_moves(voucher.lines)
     # The check that matters for correctness: it runs after the INSERT INTO voucher. On
     # PostgreSQL a period close takes LOCK TABLE voucher IN SHARE ROW EXCLUSIVE MODE, which
     # conflicts with the ROW EXCLUSIVE lock of that INSERT: a posting racing a close either
@@ -827,3 +828,122 @@ def check_fund_account(values, pk=None):
             balance = fund_balance(db.session.get(FundAccount, int(pk)))
             if balance:
                 raise DomainError(f"该资金账户余额为 {balance:,.2f}，余额为零后才能停用", "is_active")
+
+
+# -- stored balances: Loan.principal_balance and FundAccount.posted_net ---------------------
+# Each posting records what its lines move; the session applies it just before COMMIT, in the
+# same transaction (so the stored figures are exactly the committed journal's), in id order
+# (two transactions never wait on each other's rows in opposite orders), and holds the fund
+# account's row lock only for the commit itself. A rollback drops what was recorded.
+_PENDING = "microloan.ledger_pending"
+
+
+def _record_moves(lines):
+    pending = db.session.info.setdefault(_PENDING, [])
+    pending.extend((line.account_id, line.loan_id, line.fund_account_id, line.debit - line.credit)
+                   for line in lines)
+
+
+def _apply_moves(session):
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    from app.models import Loan
+
+    principal = _principal_ids(session)
+    loans, funds = defaultdict(Decimal), defaultdict(Decimal)
+    for account_id, loan_id, fund_id, net in pending:
+        if loan_id is not None and account_id in principal:
+            loans[loan_id] += net
+        if fund_id is not None:
+            funds[fund_id] += net
+    for loan_id in sorted(k for k, v in loans.items() if v):
+        session.execute(Loan.__table__.update().where(Loan.id == loan_id)
+                        .values(principal_balance=Loan.principal_balance + loans[loan_id]))
+    for fund_id in sorted(k for k, v in funds.items() if v):
+        session.execute(FundAccount.__table__.update().where(FundAccount.id == fund_id)
+                        .values(posted_net=FundAccount.posted_net + funds[fund_id]))
+
+
+def _principal_ids(session):
+    """1301 and its sub-accounts, in one small query (the chart may change between commits)."""
+    rows = session.execute(select(LedgerAccount.id, LedgerAccount.parent_id, LedgerAccount.code)).all()
+    children = defaultdict(list)
+    for account_id, parent_id, _code in rows:
+        children[parent_id].append(account_id)
+    found, todo = set(), [account_id for account_id, _p, code in rows if code == LOAN_PRINCIPAL]
+    while todo:
+        current = todo.pop()
+        found.add(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def _drop_moves(session, *args):
+    session.info.pop(_PENDING, None)
+
+
+def install_balance_keeping(session_class):
+    """Called once by the app factory: the stored balances follow every commit."""
+    from sqlalchemy import event
+
+    if not event.contains(session_class, "before_commit", _apply_moves):
+        event.listen(session_class, "before_commit", _apply_moves)
+        event.listen(session_class, "after_rollback", _drop_moves)
+
+
+def _stored_principal_query():
+    principal = subtree_ids(get_account(LOAN_PRINCIPAL))
+    return (select(JournalLine.loan_id, _sum(JournalLine.debit - JournalLine.credit).label("net"))
+            .where(JournalLine.account_id.in_(principal), JournalLine.loan_id.is_not(None))
+            .group_by(JournalLine.loan_id))
+
+
+def _differs(stored, journal):
+    # Rounded to the fen: SQLite adds NUMERIC columns as binary floats.
+    return func.round(stored - func.coalesce(journal, 0), 2) != 0
+
+
+def balance_differences(limit=20):
+    """Loans and fund accounts whose stored balance differs from their journal lines:
+    [(kind, id, stored, journal)], at most ``limit`` of each kind. Empty in a sound ledger."""
+    from app.models import Loan
+
+    journal = _stored_principal_query().subquery("j")
+    loans = db.session.execute(
+        select(Loan.id, Loan.principal_balance, func.coalesce(journal.c.net, 0))
+        .outerjoin(journal, journal.c.loan_id == Loan.id)
+        .where(_differs(Loan.principal_balance, journal.c.net)).order_by(Loan.id).limit(limit)).all()
+    fund_net = (select(JournalLine.fund_account_id, _sum(JournalLine.debit - JournalLine.credit).label("net"))
+                .where(JournalLine.fund_account_id.is_not(None)).group_by(JournalLine.fund_account_id).subquery("f"))
+    funds = db.session.execute(
+        select(FundAccount.id, FundAccount.posted_net, func.coalesce(fund_net.c.net, 0))
+        .outerjoin(fund_net, fund_net.c.fund_account_id == FundAccount.id)
+        .where(_differs(FundAccount.posted_net, fund_net.c.net)).order_by(FundAccount.id)
+        .limit(limit)).all()
+    return ([("loan", i, _money(s), _money(j)) for i, s, j in loans]
+            + [("fund_account", i, _money(s), _money(j)) for i, s, j in funds])
+
+
+def rebuild_stored_balances():
+    """Set every stored balance from the journal (after a bulk load, or by the migration that
+    adds them). Two set-based UPDATEs; the caller commits."""
+    from app.models import Loan
+
+    journal = _stored_principal_query().subquery("j")
+    db.session.execute(Loan.__table__.update().values(principal_balance=func.coalesce(
+        select(journal.c.net).where(journal.c.loan_id == Loan.id).scalar_subquery(), 0)))
+    fund_net = (select(_sum(JournalLine.debit - JournalLine.credit))
+                .where(JournalLine.fund_account_id == FundAccount.id).scalar_subquery())
+    db.session.execute(FundAccount.__table__.update().values(posted_net=func.coalesce(fund_net, 0)))
+
+
+def stored_fund_balances(fund_accounts):
+    """{fund account id: balance now} from the stored nets (no journal scan)."""
+    ids = [f.id for f in fund_accounts]
+    if not ids:
+        return {}
+    rows = db.session.execute(select(FundAccount.id, LedgerAccount.normal_side, FundAccount.posted_net)
+                              .join(LedgerAccount, LedgerAccount.id == FundAccount.ledger_account_id)
+                              .where(FundAccount.id.in_(ids)))
+    return {fid: _signed(side, _money(net)) for fid, side, net in rows}

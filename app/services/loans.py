@@ -5,7 +5,7 @@ and submit it after the pre-submission checks (DOMAIN.md §2.4, §6, §7, §9).
 hook is called with (loan, user) after the checks passed and the status changed, inside
 the same transaction.
 """
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import g
@@ -52,6 +52,18 @@ def terms_of(loan):
         interest_by_days=product.interest_by_days, rounding=product.rounding, fixed_day=loan.fixed_day or None)
 
 
+#: How far from the business date a loan's dates may lie: history may be entered (a
+#: portfolio taken over), but not a typing error such as 1899 or 2206.
+PAST_DAYS, FUTURE_DAYS = 3653, 366
+
+
+def check_loan_date(value, label, field, future_days=FUTURE_DAYS):
+    """``value`` within ten years before and ``future_days`` after the business date."""
+    today = settings.business_date()
+    if not today - timedelta(days=PAST_DAYS) <= value <= today + timedelta(days=future_days):
+        raise DomainError(f"{label} {value} 超出合理范围（营业日期 {today} 前 10 年至后 1 年）", field)
+
+
 def check_terms(loan):
     """The loan's own fields against its product and the dictionaries."""
     product = loan.product
@@ -88,6 +100,7 @@ def check_terms(loan):
             raise DomainError("固定还款日应在 1 至 28 日之间", "fixed_day")
     if loan.start_date is None:
         raise DomainError("请填写放款日期", "start_date")
+    check_loan_date(loan.start_date, "放款日期", "start_date")
     if not loan.purpose:
         raise DomainError("请选择贷款用途", "purpose")
     purpose = dictionaries.item("loan_purpose", loan.purpose)

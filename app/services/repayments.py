@@ -13,11 +13,12 @@ charged twice. Until the grace days are exceeded nothing is charged; after that,
 counts from the day after the due date.
 """
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import DomainError
@@ -264,8 +265,10 @@ def check_fund_account(fund_account):
 
 
 def standing():
-    """SQL condition on Repayment: not reversed by 收款冲正 (its voucher has no reversal)."""
-    return ~exists().where(Voucher.reversal_of_id == Repayment.voucher_id)
+    """SQL condition on Repayment: not reversed by 收款冲正 (its voucher has no reversal).
+    NOT IN over the few reversal vouchers (read through the reversal_of_id index), not NOT
+    EXISTS, which PostgreSQL runs as an anti-join over the whole voucher table."""
+    return Repayment.voucher_id.not_in(select(Voucher.reversal_of_id).where(Voucher.reversal_of_id.is_not(None)))
 
 
 def last_receipt_date(loan_id):
@@ -374,17 +377,47 @@ def new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user,
     receipt = Repayment(
         receipt_no=numbering.next_number(RECEIPT_PREFIX, received_on), loan_id=loan.id, kind=kind, amount=amount,
         received_on=received_on, fund_account_id=fund_account.id, payer=payer, idempotency_key=key,
-        voucher_id=voucher.id, remarks=(remarks or "").strip()[:300] or None, created_by_id=getattr(user, "id", None))
+        voucher_id=voucher.id, remarks=check_remarks(remarks), created_by_id=getattr(user, "id", None))
     receipt.lines.extend(lines)
+    receipt.set_totals(lines)
     db.session.add(receipt)
     return receipt
+
+
+def rebuild_receipt_totals():
+    """Set every receipt's principal and interest totals from its lines (after a bulk load
+    that wrote receipts by SQL). One UPDATE; the caller commits."""
+    from app.models.servicing import INTEREST_COMPONENTS
+
+    def part(components):
+        return func.coalesce(select(func.sum(RepaymentLine.amount)).where(
+            RepaymentLine.repayment_id == Repayment.id, RepaymentLine.component.in_(components)).scalar_subquery(), 0)
+
+    db.session.execute(Repayment.__table__.update().values(principal_amount=part(("principal",)),
+                                                           interest_amount=part(INTEREST_COMPONENTS)))
+
+
+#: Characters no text field takes (PostgreSQL refuses NUL; the others are typing accidents).
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_payer(loan, payer):
     payer = (payer or "").strip() or loan.customer.name
     if len(payer) > 100:
         raise DomainError("付款人不能超过 100 字", "payer")
+    if CONTROL_CHARS.search(payer):
+        raise DomainError("付款人不能包含控制字符", "payer")
     return payer
+
+
+def check_remarks(remarks):
+    """A receipt's remarks (String(300)): refused when too long, never cut."""
+    remarks = (remarks or "").strip()
+    if len(remarks) > 300:
+        raise DomainError(f"备注不能超过 300 字（现 {len(remarks)} 字）", "remarks")
+    if CONTROL_CHARS.search(remarks):
+        raise DomainError("备注不能包含控制字符", "remarks")
+    return remarks or None
 
 
 def committed(work, key, loan_id, amount=None):

@@ -88,8 +88,9 @@ def register_views(appbuilder):
     from .period_close import register_views as period_close_views; period_close_views(appbuilder)  # noqa: E702
     from .servicing_adjustments import register_views as adjustment_views; adjustment_views(appbuilder)  # noqa: E702
     # 风险管理 (issue #9): batch and classification, credit rating, credit lines, post-loan.
-    from . import archive, credit_lines, messages, post_loan, rating, reports, risk
-    for module in (risk, rating, credit_lines, post_loan, messages, reports, archive):
+    from . import archive, credit_lines, messages, post_loan, rating, reports, reports_finance, reports_statistics, risk
+    for module in (risk, rating, credit_lines, post_loan, messages, reports, reports_statistics, reports_finance,
+                   archive):
         module.register_views(appbuilder)
     add(ContractTemplateView, "Contract templates", label=_l("Contract templates"), icon="fa-file-word-o",
         category="Loans")

@@ -295,6 +295,7 @@ ENTRY_LABELS = {
     "line": _l("Bank credit line"), "kind": _l("Record type"), "kind_label": _l("Record type"),
     "amount": _l("Amount (yuan)"), "occurred_on": _l("Date"), "due_date": _l("Due date"), "remarks": _l("Remarks"),
     "created_by": _l("Recorded by"), "created_at": _l("Recorded at"),
+    "margin_amount": _l("Margin deposit (yuan)"), "interest_amount": _l("Interest paid (yuan)"),
 }
 
 
@@ -361,16 +362,25 @@ class BankCreditDrawdownView(CheckedModelView):
     show_title = add_title = _l("Bank borrowing record")
     base_permissions = ["can_list", "can_show", "can_add"]
     label_columns = ENTRY_LABELS
-    list_columns = ["occurred_on", "line", "kind_label", "amount", "due_date", "remarks", "created_by"]
-    add_columns = ["line", "kind", "amount", "occurred_on", "due_date", "remarks"]
-    show_columns = ["line", "kind_label", "amount", "occurred_on", "due_date", "remarks", "created_by", "created_at"]
+    list_columns = ["occurred_on", "line", "kind_label", "amount", "margin_amount", "interest_amount", "due_date",
+                    "remarks", "created_by"]
+    add_columns = ["line", "kind", "amount", "margin_amount", "interest_amount", "occurred_on", "due_date", "remarks"]
+    show_columns = ["line", "kind_label", "amount", "margin_amount", "interest_amount", "occurred_on", "due_date",
+                    "remarks", "created_by", "created_at"]
+    description_columns = {
+        "margin_amount": _l("Borrowing: margin deposit paid to the bank; repayment: margin the bank returned"),
+        "interest_amount": _l("Interest paid to the bank with this record"),
+    }
     search_columns = ["line", "kind", "occurred_on", "amount"]
     order_columns = ["occurred_on", "amount"]
     base_order = ("occurred_on", "desc")
-    formatters_columns = {"amount": _money, "created_at": _fmt_dt}
+    formatters_columns = {"amount": _money, "margin_amount": _money, "interest_amount": _money,
+                          "created_at": _fmt_dt}
     add_form_extra_fields = {
         "kind": ChoiceField(_l("Record type"), BANK_ENTRY_KINDS),
         "amount": MoneyField(_l("Amount (yuan)")),
+        "margin_amount": MoneyField(_l("Margin deposit (yuan)")),
+        "interest_amount": MoneyField(_l("Interest paid (yuan)")),
         "occurred_on": DateField(_l("Date"), validators=[InputRequired(message="请填写日期")]),
         "due_date": DateField(_l("Due date"), validators=[Optional()]),
     }
@@ -378,7 +388,8 @@ class BankCreditDrawdownView(CheckedModelView):
     def check_form(self, form, pk):
         entry = BankDrawdown(bank_credit_line_id=form.line.data.id if form.line.data else None,
                              kind=form.kind.data, amount=form.amount.data, occurred_on=form.occurred_on.data,
-                             due_date=form.due_date.data)
+                             due_date=form.due_date.data, margin_amount=form.margin_amount.data,
+                             interest_amount=form.interest_amount.data)
         service.check_entry(entry)
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):

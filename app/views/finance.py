@@ -15,12 +15,13 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import FormWidget
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import not_, select
 from sqlalchemy.orm import aliased
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired
@@ -29,7 +30,7 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import AppUser, FundAccount, JournalLine, LedgerAccount, Loan, Voucher
 from app.models.finance import ACCOUNT_CATEGORIES, FUND_KINDS, NORMAL_SIDES
-from app.services import excel, finance_todo, ledger, settings
+from app.services import excel, finance_todo, ledger, loans, settings
 from app.services import ledger_reversal  # registers the voucher_reversal request kind
 from app.views.base import AppInterface, AppModelView, CheckedModelView, xlsx_download
 from app.views.widgets import ChoiceField
@@ -183,6 +184,22 @@ class VoucherReverseForm(DynamicForm):
                            widget=BS3TextAreaFieldWidget())
 
 
+class VoucherScopeFilter(BaseFilter):
+    """Vouchers about a loan the user may not see are hidden; company vouchers (about no
+    loan: capital, expenses, the month-end) stay visible to finance."""
+
+    name = "数据权限"
+    arg_name = None
+
+    def apply(self, query, value):
+        condition = loans.visible_condition()
+        if condition is None:
+            return query
+        hidden = (select(JournalLine.voucher_id).join(Loan, Loan.id == JournalLine.loan_id)
+                  .where(not_(condition)))
+        return query.filter(Voucher.id.notin_(hidden))
+
+
 class VoucherView(AppModelView):
     """凭证: list, show (with the lines), Excel export and reversal. No add, edit or delete:
     vouchers come from the business modules and are corrected only by reversal."""
@@ -191,6 +208,7 @@ class VoucherView(AppModelView):
     list_title = _l("Vouchers")
     show_title = _l("Voucher")
     base_permissions = ["can_list", "can_show", "can_export", "can_reverse"]
+    base_filters = [["id", VoucherScopeFilter, None]]
     label_columns = {
         "voucher_no": _l("Voucher number"), "business_date": _l("Posting date"), "description": _l("Description"),
         "amount": _l("Amount (yuan)"), "source": _l("Business source"), "source_type": _l("Source type"),
@@ -225,7 +243,7 @@ class VoucherView(AppModelView):
     def reverse(self, pk):
         """申请冲销: finance asks for the reversal with a reason; the request goes through the
         "voucher_reversal" approval flow and the reversal is posted when it is approved."""
-        voucher = db.session.get(Voucher, pk)
+        voucher = self.datamodel.get(pk, self._base_filters)
         if voucher is None:
             abort(404)
         pending = ledger_reversal.pending_request(voucher.id)

@@ -23,7 +23,6 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields
 from marshmallow.validate import OneOf
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -35,39 +34,10 @@ from app.services import loans as loan_service
 from app.services import products as product_service
 from app.services.scope import can_see_branch, scope_filters
 from app.views.base import ApiDocsMixin, AppInterface, api_operation
-from app.views.customer_api import DomainErrorApi, _acting_user
+from app.views.customer_api import DomainErrorApi, _acting_user, parse_id
 from app.views.customers import _officer_choices
 from app.views.loans import LOAN_LABELS, LoanScopeFilter
 from app.views.products import ROUNDINGS, LoanProductView
-
-# -- exact decimals ---------------------------------------------------------------------
-
-def _decimal_limits(precision, scale):
-    def validate(value):
-        _sign, digits, exponent = value.normalize().as_tuple()
-        if not isinstance(exponent, int):  # NaN and infinity: marshmallow refuses them
-            return
-        if exponent < -scale:
-            raise ValidationError(f"最多保留 {scale} 位小数")
-        if precision is not None and len(digits) + exponent > precision - scale:
-            raise ValidationError(f"数值过大：整数部分最多 {precision - scale} 位")
-    return validate
-
-
-class ExactDecimalsMixin:
-    """Load Numeric columns without quantizing them: refuse what the column would round or
-    overflow (a 500 from the database otherwise), with a Chinese message."""
-
-    def _init_model_schemas(self):
-        super()._init_model_schemas()
-        columns = self.datamodel.obj.__table__.columns
-        for schema in (self.add_model_schema, self.edit_model_schema):
-            for name, field in schema.load_fields.items():
-                if isinstance(field, fields.Decimal) and field.places is not None and name in columns:
-                    column_type = columns[name].type
-                    field.places = None
-                    field.validators.append(_decimal_limits(column_type.precision, column_type.scale or 0))
-
 
 # -- loan products --------------------------------------------------------------------
 
@@ -88,7 +58,7 @@ def _choices_error(label, choices):
     return f"{label}“{{input}}”无效，可选：" + "、".join(f"{code}（{text}）" for code, text in choices.items())
 
 
-class LoanProductApi(ExactDecimalsMixin, DomainErrorApi):
+class LoanProductApi(DomainErrorApi):
     """贷款产品 API: read by every role that works with loans, maintained by administrators."""
 
     resource_name = "loan_product"
@@ -184,7 +154,7 @@ def _changed(item, *keys):
     return {key for key in keys if state.attrs[key].history.has_changes()}
 
 
-class LoanApi(ApiDocsMixin, ExactDecimalsMixin, DomainErrorApi):
+class LoanApi(ApiDocsMixin, DomainErrorApi):
     """项目 API: loans in the caller's data scope (and granted to them); drafts and submit."""
 
     resource_name = "loan"
@@ -265,6 +235,8 @@ class LoanApi(ApiDocsMixin, ExactDecimalsMixin, DomainErrorApi):
         return response
 
     def put_headless(self, pk):
+        if parse_id(pk) is None:
+            return self.response_404()
         item = self.datamodel.get(pk, self._base_filters)
         if item is not None:
             if not loan_service.can_handle(item, _acting_user()):
@@ -302,7 +274,7 @@ class LoanApi(ApiDocsMixin, ExactDecimalsMixin, DomainErrorApi):
                       status: {type: string, example: in_approval}
                       warning: {type: string, nullable: true}
         """
-        loan = self.datamodel.get(pk, self._base_filters)
+        loan = self.datamodel.get(pk, self._base_filters) if parse_id(pk) else None
         if loan is None:
             return self.response_404()
         user = _acting_user()

@@ -71,7 +71,8 @@ def _mine():
 
 
 LOAN_LABELS = {
-    "loan_no": _l("Loan number"), "customer": _l("Customer"), "product": _l("Loan product"),
+    "loan_no": _l("Loan number"), "loan_no_link": _l("Loan number"), "customer": _l("Customer"),
+    "product": _l("Loan product"),
     "amount": _l("Amount (yuan)"), "term": _l("Term"), "annual_rate": _l("Annual rate (%)"),
     "method": _l("Repayment method"), "method_label": _l("Repayment method"), "start_date": _l("Disbursement date"),
     "fixed_day": _l("Fixed repayment day"), "purpose": _l("Loan purpose"), "guarantee_types": _l("Guarantee types"),
@@ -94,15 +95,16 @@ class _LoanQueryView(CheckedModelView):
     base_permissions = ["can_list", "can_export"]
     extra_filters = []
     label_columns = LOAN_LABELS
-    list_columns = ["loan_no", "customer", "product", "amount", "term", "annual_rate", "guarantee_label", "officer",
-                    "status_label", "created_at"]
+    list_columns = ["loan_no_link", "customer", "product", "amount", "term", "annual_rate", "guarantee_label",
+                    "officer", "status_label", "created_at"]
     # The customer is searched by name (a drop-down of every customer would load the table).
     search_columns = ["loan_no", "customer_id", "officer", "status", "amount", "created_at", "start_date", "product"]
     order_columns = ["loan_no", "amount", "created_at", "start_date"]
     base_order = ("created_at", "desc")
     list_template = "microloan/list.html"
     formatters_columns = {"created_at": _fmt_dt,
-                          "amount": lambda v: f"{v:,.2f}" if v is not None else ""}
+                          "amount": lambda v: f"{v:,.2f}" if v is not None else "",
+                          "annual_rate": lambda v: f"{v.normalize():f}" if v is not None else ""}
     show_template = None
 
     def __init__(self, **kwargs):
@@ -469,7 +471,10 @@ def _loan_part_view(model, title, labels, columns, extra_fields, check):
             check(_form_values(self, model, form, pk), g.user)
 
         def pre_add(self, item):
-            check(item, g.user)
+            # The new row is attached to its loan but not yet in the session: no autoflush
+            # while the checks query (SQLAlchemy would warn and skip the cascade).
+            with db.session.no_autoflush:
+                check(item, g.user)
 
         pre_update = pre_add
 

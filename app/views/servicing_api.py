@@ -10,7 +10,10 @@
   paid and outstanding parts and its state on that date.
 
 Amounts are strings with two decimals. A loan outside the caller's scope (branches and
-grants) is a 404. A DomainError is a 422 ``{"message": "<中文>", "field": "<field>"}``.
+grants) is a 404. A DomainError is a 422 ``{"message": "<中文>", "field": "<field>"}``; so is
+bad input the service would not catch itself: a date outside 1900–2199, text with control
+characters (PostgreSQL refuses NUL), remarks over 300 characters. Every answer is JSON
+(``JsonErrorsMixin``), also for a path id that is not a number.
 
 Permissions are on ``RepaymentApi`` (so the "Repayment.*" role rules reach it): posting is
 ``can_post`` (Finance), reading is ``can_get`` (Finance, Manager, RiskReviewer). Scripts log
@@ -32,7 +35,7 @@ from app.models import Loan
 from app.models.finance import FundAccount
 from app.services import loans, repayments, settings
 from app.views.base import ApiDocsMixin, api_operation
-from app.views.customer_api import _acting_user
+from app.views.customer_api import CONTROL_CHARS, DATE_RANGE, JsonErrorsMixin, _acting_user, parse_id
 
 #: The service's field names → the API's.
 FIELD_NAMES = {"received_on": "date", "fund_account": "fund_account_id"}
@@ -94,7 +97,7 @@ def schedule_json(loan, rows, as_of):
             "installments": result}
 
 
-class RepaymentApi(ApiDocsMixin, BaseApi):
+class RepaymentApi(ApiDocsMixin, JsonErrorsMixin, BaseApi):
     """收款 API on /api/v1/loans/…: post receipts, the payoff quote and the schedule."""
 
     resource_name = "loans"
@@ -111,7 +114,7 @@ class RepaymentApi(ApiDocsMixin, BaseApi):
         return self.response(422, message=exc.message, field=FIELD_NAMES.get(exc.field, exc.field))
 
     def _loan(self, loan_id):
-        loan = db.session.get(Loan, loan_id)
+        loan = db.session.get(Loan, loan_id) if parse_id(loan_id) else None
         if loan is None or not loans.can_see(loan, _acting_user()):
             return None
         return loan
@@ -123,9 +126,13 @@ class RepaymentApi(ApiDocsMixin, BaseApi):
         if not isinstance(raw, str):
             raise DomainError("日期须为 YYYY-MM-DD 格式的字符串", field)
         try:
-            return date.fromisoformat(raw.strip())
+            value = date.fromisoformat(raw.strip())
         except ValueError:
             raise DomainError(f"日期“{raw}”无效，格式为 YYYY-MM-DD", field) from None
+        low, high = DATE_RANGE
+        if not low <= value <= high:
+            raise DomainError(f"日期 {value.isoformat()} 超出范围（{low.year}–{high.year} 年）", field)
+        return value
 
     # -- POST /<id>/repayments -----------------------------------------------------------
     @expose("/<int:loan_id>/repayments", methods=["POST"])
@@ -181,10 +188,15 @@ class RepaymentApi(ApiDocsMixin, BaseApi):
             fund_id = data.get("fund_account_id")
             if fund_id is not None and (isinstance(fund_id, bool) or not isinstance(fund_id, int)):
                 raise DomainError("收款账户须为资金账户的 id（整数）", "fund_account_id")
-            fund = db.session.get(FundAccount, fund_id) if fund_id is not None else None
-            for name in ("payer", "remarks"):
-                if data.get(name) is not None and not isinstance(data.get(name), str):
+            fund = db.session.get(FundAccount, parse_id(fund_id)) if parse_id(fund_id) else None
+            for name in ("payer", "remarks", "idempotency_key"):
+                value = data.get(name)
+                if value is not None and not isinstance(value, str):
                     raise DomainError("付款人和备注须为字符串", name)
+                if value is not None and CONTROL_CHARS.search(value):
+                    raise DomainError("不能包含控制字符", name)
+            if len((data.get("remarks") or "").strip()) > 300:  # the service would cut it without a word
+                raise DomainError("备注不能超过 300 字", "remarks")
             earlier = repayments.by_key(key.strip()) if isinstance(key, str) and key.strip() else None
             receipt = repayments.post_repayment(loan.id, raw_amount, on, fund, _acting_user(), key,
                                                 payer=data.get("payer"), remarks=data.get("remarks"))

@@ -29,8 +29,30 @@ def DictSelectField(label, dict_code, description="", blank=True, **kwargs):
                        description=description, validate_choice=False, **kwargs)
 
 
+class _LiveSelectField(SelectField):
+    """A SelectField whose choices are read from a function each time the form is shown or
+    checked: registries filled by modules imported after the view was built (workflow
+    business types, condition fields) would otherwise be missing from the drop-down."""
+
+    def __init__(self, label=None, validators=None, choices_fn=None, blank=False, **kwargs):
+        self._choices_fn, self._blank = choices_fn, blank
+        super().__init__(label, validators, **kwargs)
+
+    @property
+    def choices(self):
+        return ([("", "")] if self._blank else []) + list(self._choices_fn().items())
+
+    @choices.setter
+    def choices(self, value):     # SelectField.__init__ assigns it: the function decides
+        pass
+
+
 def ChoiceField(label, choices, blank=False, description="", **kwargs):
-    """A drop-down of a fixed code → label mapping."""
+    """A drop-down of a code → label mapping, or of a function returning one (read when
+    the form is rendered and validated)."""
+    if callable(choices):
+        return _LiveSelectField(label, choices_fn=choices, blank=blank, widget=Select2Widget(),
+                                description=description, **kwargs)
     pairs = ([("", "")] if blank else []) + list(choices.items())
     return SelectField(label, choices=pairs, widget=Select2Widget(), description=description, **kwargs)
 

@@ -28,7 +28,6 @@ def _condition_fields():
     return fields
 
 
-
 class WorkflowStepView(CheckedModelView):
     datamodel = AppInterface(WorkflowStep)
     list_title = _l("Workflow steps")
@@ -59,7 +58,7 @@ class WorkflowStepView(CheckedModelView):
     def __init__(self, **kwargs):
         self.add_form_extra_fields = self.edit_form_extra_fields = {
             "actor_kind": ChoiceField(_l("Who acts"), flow.ACTOR_KINDS),
-            "condition_field": ChoiceField(_l("Condition field"), _condition_fields()),
+            "condition_field": ChoiceField(_l("Condition field"), _condition_fields),
             "condition_op": ChoiceField(_l("Condition operator"), flow.CONDITION_OPERATORS, blank=True),
             "return_to": ChoiceField(_l("Return to"), flow.RETURN_TARGETS),
             "committee_mode": ChoiceField(_l("Voting rule"), flow.COMMITTEE_MODES),
@@ -107,7 +106,7 @@ class WorkflowView(CheckedModelView):
 
     def __init__(self, **kwargs):
         self.add_form_extra_fields = self.edit_form_extra_fields = {
-            "business_type": ChoiceField(_l("Business type"), _business_types())}
+            "business_type": ChoiceField(_l("Business type"), _business_types)}
         super().__init__(**kwargs)
 
     def pre_add(self, item):

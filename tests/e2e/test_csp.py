@@ -2,11 +2,11 @@
 work, with no CSP violation. Playwright drives Debian's Chromium (never a downloaded browser)
 against the app served on loopback by werkzeug in a thread."""
 import os
-import threading
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.e2e.conftest import CHROMIUM
+
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason="Debian's Chromium is not installed (apt-get install chromium)"),
@@ -18,28 +18,6 @@ WATCH = """window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {
   window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "") + " " + (e.sample || ""));
 });"""
-
-
-
-@pytest.fixture(scope="module")
-def server(app):
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

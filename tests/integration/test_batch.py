@@ -124,6 +124,25 @@ def test_a_failed_step_is_recorded_and_rolled_back(app, loan_id, monkeypatch):
     assert installment(app, loan_id, 1).overdue_days == 0   # the mark_overdue step was rolled back
 
 
+def test_stored_balances_are_checked_each_night(app, loan_id):
+    """The dashboard reads Loan.principal_balance; the batch stops when it differs from the
+    journal, and ``flask batch rebuild-balances`` sets it from the journal again."""
+    from app.services import ledger
+
+    with app.app_context():
+        loan = db.session.get(Loan, loan_id)
+        assert loan.principal_balance == ledger.loan_principal_outstanding(loan_id) == D("100000.00")
+        db.session.execute(Loan.__table__.update().where(Loan.id == loan_id).values(principal_balance=D("99999.99")))
+        db.session.commit()
+        with pytest.raises(DomainError, match=f"账务余额核对不符（1 处）：项目 #{loan_id} 存量 99999.99 ≠ 分录 100000.00"):
+            batch.run(FIRST_DUE)
+    result = app.test_cli_runner().invoke(args=["batch", "rebuild-balances"])
+    assert "1 differences corrected" in result.output
+    with app.app_context():
+        assert db.session.get(Loan, loan_id).principal_balance == D("100000.00")
+        assert [r.status for r in batch.run(FIRST_DUE)][-1] == "success"
+
+
 def test_a_portfolio_of_cases_in_one_run(app, login_as):
     """On time, partly paid late, within grace, and settled: each gets its own figures in one run."""
     from app.models import LoanProduct

@@ -314,3 +314,27 @@ def test_bank_drawdowns_are_capped_by_the_line_and_the_funding_leverage(app, log
     assert 'id="funding-ratio">100.00%' in home and 'id="funding-limit">10,000,000.00' in home
     assert 'id="funding-headroom">0.00' in home
     assert 'id="section-funding-leverage"' not in text_of(login_as("approver").get("/"))
+
+
+def test_bank_margin_deposits_are_recorded_and_not_recovered_twice(app, login_as):
+    """保证金 paid with a drawdown is what the bank holds until a repayment records it back."""
+    set_setting(app, "net_assets", "10000000")
+    set_setting(app, "funding_leverage_multiple", "1")
+    line = new_bank_line(app, make_bank(app), "5000000", "GH-2026-09")
+    finance = login_as("finance")
+    data = {"line": str(line), "kind": "drawdown", "amount": "2000000", "margin_amount": "200000.00",
+            "interest_amount": "", "occurred_on": BUSINESS_DATE.isoformat(), "due_date": "", "remarks": "提款"}
+    r = finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=dict(data, margin_amount="-1"))
+    assert r.status_code == 200 and "保证金不能为负数" in text_of(r)
+    assert finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=data).status_code == 302
+    back = dict(data, kind="repayment", amount="500000", margin_amount="200000.01", interest_amount="8000")
+    r = finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=back)
+    assert "收回保证金 200,000.01 元超过银行尚持有的保证金 200,000.00 元" in text_of(r)
+    assert count(app, BankDrawdown) == 1
+    r = finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=dict(back, margin_amount="50000"))
+    assert r.status_code == 302
+    with app.app_context():
+        assert credit_lines.bank_margin_held(line) == D("150000.00")
+        assert credit_lines.bank_balance(line) == D("1500000.00")
+    page = text_of(finance.get("/bankcreditdrawdownview/list/"))
+    assert "200,000.00" in page and "8,000.00" in page

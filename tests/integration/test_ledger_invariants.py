@@ -229,6 +229,9 @@ class LedgerMachine(RuleBasedStateMachine):
             assert sum((line.amount for line in receipt.lines), ZERO) == amount
             principal_paid = sum((line.amount for line in receipt.lines if line.component == "principal"), ZERO)
             assert ledger.loan_principal_outstanding(loan_id) == principal_before - principal_paid
+            interest_paid = sum((line.amount for line in receipt.lines
+                                 if line.component in ("interest", "penalty", "compound")), ZERO)
+            assert (receipt.principal_amount, receipt.interest_amount) == (principal_paid, interest_paid)
             loan = db.session.get(Loan, loan_id)
             if cents == most:   # everything payable paid: nothing left due on or before today
                 assert repayments.summary(loan, self.today).due_now == ZERO
@@ -317,6 +320,9 @@ class LedgerMachine(RuleBasedStateMachine):
             self._funds_agree()
             self._installments_within_bounds()
             self._closed_loans_owe_nothing(per_loan)
+            # The stored balances the dashboard reads (Loan.principal_balance, FundAccount.posted_net)
+            # follow every commit and every rollback of a refused receipt.
+            assert ledger.balance_differences() == []
         TIMES["invariants"] += time.perf_counter() - began
 
     def _vouchers_balance(self):

@@ -1053,3 +1053,26 @@ def test_two_risk_reviewers_pressing_approve_on_the_loan_page_on_postgres(postgr
     assert len(done) == 1 and len(refused_) == 1, {u: p[1][:200] for u, p in pages.items()}
     assert approval_instance(app, loan_id)[1:] == (flow.RUNNING, 1)
     assert [r[2] for r in records(app, iid)] == ["submit", "approve"]
+
+
+def test_the_workflow_form_offers_every_business_type_and_keeps_it_on_edit(app, login_as):
+    """流程管理: the business-type drop-down lists the types registered by every module (not
+    only those imported before the view was built), and editing a flow keeps its type."""
+    from app.models.workflow import Workflow
+
+    client = login_as("admin")
+    page = client.get("/workflowview/add").get_data(as_text=True)
+    for code in ws.BUSINESS_TYPES:
+        assert f'value="{code}"' in page
+    with app.app_context():
+        flow_row = db.session.execute(select(Workflow).where(Workflow.business_type == "extension")).scalars().first()
+        flow_id, name, priority = flow_row.id, flow_row.name, flow_row.priority
+    page = client.get(f"/workflowview/edit/{flow_id}").get_data(as_text=True)
+    assert 'value="extension" selected' in page or 'selected value="extension"' in page
+    r = client.post(f"/workflowview/edit/{flow_id}", data={
+        "business_type": "extension", "name": name, "is_active": "y", "priority": priority,
+        "description": "只改说明"})
+    assert r.status_code == 302
+    with app.app_context():
+        flow_row = db.session.get(Workflow, flow_id)
+        assert (flow_row.business_type, flow_row.description) == ("extension", "只改说明")

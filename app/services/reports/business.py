@@ -104,11 +104,15 @@ def register(report):
 
 
 def _loan_filters(query, filters, user, status_default=None):
+    """The data scope and the common filters, on a query that joins Loan and Customer (also
+    used by app/services/reports/statistics.py, whose filters add the officer)."""
     query = common.scoped(query, user)
     if filters.branch_id:
         query = query.where(Loan.branch_id == filters.branch_id)
     if filters.product_id:
         query = query.where(Loan.product_id == filters.product_id)
+    if getattr(filters, "officer_id", None):
+        query = query.where(Loan.officer_id == filters.officer_id)
     statuses = (filters.status,) if filters.status else status_default
     if statuses:
         query = query.where(Loan.status.in_(statuses))
@@ -386,19 +390,36 @@ register(ListReport(
 
 
 # -- 应收利息 ---------------------------------------------------------------------------------
+def _receivable_figures(as_of, ids=None):
+    """Per loan: what its due, unpaid installments still owe (a paid-off row owes nothing),
+    read through the partial index of unpaid installments (common.materialized)."""
+    rows = select(
+        Installment.loan_id, Installment.due_date,
+        (Installment.interest - Installment.interest_paid - Installment.interest_waived).label("interest_left"),
+        (Installment.penalty - Installment.penalty_paid - Installment.penalty_waived + Installment.penalty_pending
+         + Installment.compound - Installment.compound_paid - Installment.compound_waived
+         + Installment.compound_pending).label("charges"),
+    ).where(Installment.due_date <= as_of, Installment.paid_off_on.is_(None))
+    if ids is not None:
+        rows = rows.where(Installment.loan_id.in_(ids))
+    rows = common.materialized(rows, "receivable_rows")
+    return (select(rows.c.loan_id, func.min(rows.c.due_date).label("earliest"),
+                   func.sum(rows.c.interest_left).label("interest_receivable"),
+                   func.sum(case((rows.c.due_date < as_of, rows.c.interest_left), else_=literal(0)))
+                   .label("overdue_interest"),
+                   func.sum(rows.c.charges).label("charges"))
+            .group_by(rows.c.loan_id).subquery("inst"))
+
+
 def _receivable_query(filters, user, ids=None):
     as_of = filters.as_of or common.as_of_or_today()
-    inst = _installment_figures(as_of, ids)
-    earliest = (select(Installment.loan_id, func.min(Installment.due_date).label("earliest"))
-                .where(Installment.due_date <= as_of, Installment.paid_off_on.is_(None))
-                .group_by(Installment.loan_id).subquery("earliest"))
+    inst = _receivable_figures(as_of, ids)
     query = (select(Loan.id.label("id"), Loan.loan_no.label("loan_no"), Customer.name.label("customer"),
-                    Branch.name.label("branch"), earliest.c.earliest, inst.c.interest_receivable,
+                    Branch.name.label("branch"), inst.c.earliest, inst.c.interest_receivable,
                     inst.c.overdue_interest, inst.c.charges,
                     (inst.c.interest_receivable + inst.c.charges).label("total"))
              .select_from(Loan).join(Customer, Customer.id == Loan.customer_id)
              .join(Branch, Branch.id == Loan.branch_id).join(inst, inst.c.loan_id == Loan.id)
-             .outerjoin(earliest, earliest.c.loan_id == Loan.id)
              .where(or_(inst.c.interest_receivable != 0, inst.c.charges != 0)))
     if ids is not None:
         return query.where(Loan.id.in_(ids))
@@ -506,7 +527,7 @@ def loan_statistics(as_of=None, user=None):
 
     as_of = common.as_of_or_today(as_of)
     dates = common.ReportDates(as_of)
-    bal = common.balances([as_of])
+    bal = common.balances([as_of], nonzero=True)
     class_expr, class_sub = common.class_at(as_of, "scls")
     late = (select(Installment.loan_id).where(Installment.due_date < as_of, common.unpaid_at(as_of))
             .group_by(Installment.loan_id).subquery("late"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, String, and_, case, func, literal, select, type_coerce
+from sqlalchemy import Date, Numeric, String, and_, case, func, literal, or_, select, type_coerce
 
 from app.extensions import db
 from app.models import JournalLine, Loan, Voucher
@@ -109,9 +109,18 @@ def last_voucher_date():
     return db.session.execute(select(func.max(Voucher.business_date))).scalar()
 
 
-def balances(dates, loan_ids=None, name="bal"):
-    """Subquery (loan_id, b0, b1, …): each loan's principal outstanding at the end of each date."""
+def balances(dates, loan_ids=None, name="bal", nonzero=False):
+    """Subquery (loan_id, b0, b1, …): each loan's principal outstanding at the end of each date.
+
+    ``nonzero``: the caller ignores loans whose balances are zero at every date. Then the
+    balances start from the loans' stored ``principal_balance`` (kept by the ledger in each
+    posting's transaction, checked against the journal each night) and take off what was
+    posted after each date: only the lines after the earliest date are read, none when every
+    date is on or after the last voucher's.
+    """
     latest = last_voucher_date()
+    if nonzero:
+        return _balances_from_stored(dates, latest, loan_ids, name)
     net = JournalLine.debit - JournalLine.credit
     columns = [JournalLine.loan_id.label("loan_id")]
     join = False
@@ -129,6 +138,29 @@ def balances(dates, loan_ids=None, name="bal"):
         query = query.where(Voucher.business_date <= max(dates))
     if loan_ids is not None:
         query = query.where(JournalLine.loan_id.in_(loan_ids))
+    return query.subquery(name)
+
+
+def _balances_from_stored(dates, latest, loan_ids, name):
+    past = [day for day in dates if latest is not None and day < latest]
+    if not past:
+        columns = [type_coerce(Loan.principal_balance, MONEY).label(f"b{n}") for n in range(len(dates))]
+        query = select(Loan.id.label("loan_id"), *columns).where(Loan.principal_balance != 0)
+    else:
+        net = JournalLine.debit - JournalLine.credit
+        moved = [func.sum(case((Voucher.business_date > day, net), else_=literal(0))).label(f"m{n}")
+                 for n, day in enumerate(dates)]
+        later = (select(JournalLine.loan_id, *moved).join(Voucher, Voucher.id == JournalLine.voucher_id)
+                 .where(Voucher.business_date > min(past), JournalLine.account_id.in_(principal_account_ids()),
+                        JournalLine.loan_id.is_not(None))
+                 .group_by(JournalLine.loan_id).subquery(name + "_later"))
+        # Rounded to the fen: SQLite subtracts NUMERIC columns as binary floats.
+        columns = [type_coerce(func.round(Loan.principal_balance - func.coalesce(later.c[f"m{n}"], 0), 2), MONEY)
+                   .label(f"b{n}") for n in range(len(dates))]
+        query = (select(Loan.id.label("loan_id"), *columns).outerjoin(later, later.c.loan_id == Loan.id)
+                 .where(or_(Loan.principal_balance != 0, later.c.loan_id.is_not(None))))
+    if loan_ids is not None:
+        query = query.where(Loan.id.in_(loan_ids))
     return query.subquery(name)
 
 
@@ -162,3 +194,12 @@ def unpaid_at(day):
 
 def between(column, start, end):
     return and_(column >= type_coerce(start, Date), column <= type_coerce(end, Date))
+
+
+def materialized(query, name):
+    """``query`` as a CTE that PostgreSQL computes once, on its own. The planner misjudges
+    "unpaid and due before a date" (it multiplies the two conditions' selectivities: 260,000
+    rows expected, 12,000 found at 100,000 loans); inlined, or grouped by loan, it walks every
+    installment through the loan_id index instead of the partial index
+    ix_installment_unpaid_due_date (550 ms → 25 ms). Select the rows here, group outside."""
+    return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")

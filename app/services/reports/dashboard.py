@@ -20,7 +20,7 @@ TREND_MONTHS = 12
 
 def kpis(user, as_of=None):
     """[(label, value text, element id)] for the home page cards, and the snapshot."""
-    s = regulatory.snapshot(as_of, user)
+    s = regulatory.snapshot(as_of, user, cards_only=True)
 
     def yuan(value):
         return f"{value:,.2f}"
@@ -66,7 +66,7 @@ def charts(user, as_of=None):
 
 
 def _balance_breakdown(as_of, user):
-    bal = common.balances([as_of])
+    bal = common.balances([as_of], nonzero=True)
     class_expr, class_sub = common.class_at(as_of, "dcls")
     inner = (select(bal.c.b0, Loan.product_id, Loan.branch_id, guarantee_expr().label("g"), class_expr.label("k"))
              .select_from(bal).join(Loan, Loan.id == bal.c.loan_id))
@@ -96,7 +96,7 @@ def _balance_breakdown(as_of, user):
 def _overdue_trend(ends, user):
     """[(逾期贷款余额, 逾期笔数)] at the end of each date: loans with an installment due before
     the date and not paid off by it, weighted by their principal balance at that date."""
-    bal = common.balances(ends)
+    bal = common.balances(ends, nonzero=True)
     first = min(ends)
     flags = []
     for n, day in enumerate(ends):

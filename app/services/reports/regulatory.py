@@ -16,14 +16,13 @@ from app.domain import provisions as provision_rules
 from app.extensions import db
 from app.models import Customer, Installment, Loan, LoanProduct
 from app.models.risk import CLASS_LABELS, CLASSES, NON_PERFORMING
-from app.models.servicing import Disbursement, Repayment, RepaymentLine
+from app.models.servicing import Disbursement, Repayment
 from app.services import repayments, settings
 from app.services.reports import common
 from app.services.reports.common import ZERO, ReportDates, money, pct
 from app.services.reports.dimensions import DIMENSIONS  # noqa: F401 (views read it from here)
 
 REGULATORY_DIMENSIONS = ("guarantee", "industry", "purpose", "amount", "term", "class", "customer")
-INTEREST_COMPONENTS = ("interest", "penalty", "compound")
 CLASS_LABELS_ORDERED = [(c, CLASS_LABELS[c]) for c in CLASSES]
 
 
@@ -130,7 +129,7 @@ def balance_structure(as_of=None, user=None):
     """Balances at the end of ``as_of``, of the last month and of the last year, by breakdown."""
     dates = ReportDates(common.as_of_or_today(as_of))
     days = [dates.as_of, dates.last_month_end, dates.prior_year_end]
-    bal = common.balances(days)
+    bal = common.balances(days, nonzero=True)
     inner_cols = [bal.c.loan_id] + _inner_columns(True) + [bal.c[f"b{n}"] for n in range(3)] + [Loan.annual_rate]
     joins = []
     for n, day in enumerate(days):
@@ -241,7 +240,7 @@ def monthly(as_of=None, user=None):
     months = list(range(1, as_of.month + 1))
     ends = [min(common.month_end(date(as_of.year, m, 1)), as_of) for m in months]
     days = [date(as_of.year, 1, 1) - common.timedelta(days=1)] + ends
-    bal = common.balances(days)
+    bal = common.balances(days, nonzero=True)
     loan_scope = common.scoped(select(bal).join(Loan, Loan.id == bal.c.loan_id), user).subquery("scoped")
     cols = []
     for n in range(len(days)):
@@ -266,20 +265,23 @@ def period_flows(windows, user=None):
         inside = and_(Disbursement.disbursed_on >= start, Disbursement.disbursed_on <= end)
         d_cols += [func.coalesce(func.sum(case((inside, Disbursement.amount), else_=literal(0))), 0),
                    func.count(case((inside, literal(1))))]
-    d_query = common.scoped(select(*d_cols).select_from(Disbursement).join(Loan, Loan.id == Disbursement.loan_id)
-                            .where(Disbursement.disbursed_on >= first, Disbursement.disbursed_on <= last), user)
+    # The loan is joined only for a user who sees some branches (the scope is on the loan).
+    scope = common.scope_condition(user)
+    d_query = select(*d_cols).select_from(Disbursement).where(Disbursement.disbursed_on >= first,
+                                                              Disbursement.disbursed_on <= last)
+    if scope is not None:
+        d_query = d_query.join(Loan, Loan.id == Disbursement.loan_id).where(scope)
     d_row = db.session.execute(d_query).one()
     r_cols = []
     for start, end in windows:
         inside = and_(Repayment.received_on >= start, Repayment.received_on <= end)
-        r_cols += [func.coalesce(func.sum(case((inside & (RepaymentLine.component == "principal"),
-                                                RepaymentLine.amount), else_=literal(0))), 0),
-                   func.coalesce(func.sum(case((inside & RepaymentLine.component.in_(INTEREST_COMPONENTS),
-                                                RepaymentLine.amount), else_=literal(0))), 0)]
-    r_query = common.scoped(
-        select(*r_cols).select_from(RepaymentLine).join(Repayment, Repayment.id == RepaymentLine.repayment_id)
-        .join(Loan, Loan.id == Repayment.loan_id)
-        .where(Repayment.received_on >= first, Repayment.received_on <= last, repayments.standing()), user)
+        # The receipts' own principal and interest totals (the sums of their lines).
+        r_cols += [func.coalesce(func.sum(case((inside, Repayment.principal_amount), else_=literal(0))), 0),
+                   func.coalesce(func.sum(case((inside, Repayment.interest_amount), else_=literal(0))), 0)]
+    r_query = select(*r_cols).select_from(Repayment).where(
+        Repayment.received_on >= first, Repayment.received_on <= last, repayments.standing())
+    if scope is not None:
+        r_query = r_query.join(Loan, Loan.id == Repayment.loan_id).where(scope)
     r_row = db.session.execute(r_query).one()
     result = []
     for n in range(len(windows)):
@@ -326,18 +328,20 @@ class Snapshot:
         return self.provisions.coverage_ratio if self.npl else None
 
 
-def snapshot(as_of=None, user=None):
-    """贷款快报: the one-page summary for a date; the dashboard's cards read the same."""
+def snapshot(as_of=None, user=None, cards_only=False):
+    """贷款快报: the one-page summary for a date; the dashboard's cards read the same.
+    ``cards_only`` (the dashboard): without the all-time flows and the customer count, the two
+    figures the cards do not show and that cost a scan of every receipt ever made."""
     as_of = common.as_of_or_today(as_of)
     dates = ReportDates(as_of)
-    bal = common.balances([as_of])
+    bal = common.balances([as_of], nonzero=True)
     class_expr, class_sub = common.class_at(as_of, "qcls")
-    overdue = (select(Installment.loan_id,
-                      func.sum(Installment.principal - Installment.principal_paid).label("op"),
-                      func.sum(Installment.interest - Installment.interest_paid - Installment.interest_waived)
-                      .label("oi"))
-               .where(Installment.due_date < as_of, common.unpaid_at(as_of))
-               .group_by(Installment.loan_id).subquery("od"))
+    late = common.materialized(select(
+        Installment.loan_id, (Installment.principal - Installment.principal_paid).label("p"),
+        (Installment.interest - Installment.interest_paid - Installment.interest_waived).label("i"))
+        .where(Installment.due_date < as_of, common.unpaid_at(as_of)), "late_rows")
+    overdue = (select(late.c.loan_id, func.sum(late.c.p).label("op"), func.sum(late.c.i).label("oi"))
+               .group_by(late.c.loan_id).subquery("od"))
     inner = (select(bal.c.loan_id, bal.c.b0, Loan.customer_id, Loan.annual_rate, class_expr.label("k"),
                     overdue.c.op, overdue.c.oi)
              .select_from(bal).join(Loan, Loan.id == bal.c.loan_id).outerjoin(overdue, overdue.c.loan_id == Loan.id))
@@ -351,7 +355,8 @@ def snapshot(as_of=None, user=None):
         func.coalesce(func.sum(inner.c.op), 0), func.coalesce(func.sum(inner.c.oi), 0),
         func.max(inner.c.annual_rate), func.min(inner.c.annual_rate),
         func.coalesce(func.sum(inner.c.b0 * inner.c.annual_rate), 0)).group_by(inner.c.k)).all()
-    customers = db.session.execute(select(func.count(func.distinct(inner.c.customer_id)))).scalar() or 0
+    customers = None if cards_only else (
+        db.session.execute(select(func.count(func.distinct(inner.c.customer_id)))).scalar() or 0)
     classes = {c: Figure() for c in CLASSES}
     balance, loans_count, od_loans, od_balance, od_p, od_i, ws = ZERO, 0, 0, ZERO, ZERO, ZERO, Decimal(0)
     his, los = [], []
@@ -366,8 +371,9 @@ def snapshot(as_of=None, user=None):
         ws += Decimal(w or 0)
         his += [hi] if hi is not None else []
         los += [lo] if lo is not None else []
-    windows = [(dates.month_start, as_of), (dates.year_start, as_of), (date(1900, 1, 1), as_of)]
-    flows = period_flows(windows, user)
+    windows = [(dates.month_start, as_of), (dates.year_start, as_of)]
+    flows = period_flows(windows if cards_only else windows + [(date(1900, 1, 1), as_of)], user)
+    flows += [None] * (3 - len(flows))
     rates = {c: settings.get(f"provision_{c}_pct") or 0 for c in CLASSES if c != "normal"}
     provision = provision_rules.compute({c: f.amount for c, f in classes.items()}, rates,
                                         settings.get("provision_general_pct") or 0,
@@ -378,11 +384,16 @@ def snapshot(as_of=None, user=None):
 
 
 def funds_available(as_of=None):
-    """可用资金: the balances of the cash and bank fund accounts (company-wide, not per branch)."""
+    """可用资金: the balances of the cash and bank fund accounts (company-wide, not per branch).
+    On or after the last voucher's date, from the fund accounts' stored nets (the same figure,
+    kept by the ledger with each posting) instead of summing the journal."""
     from app.models import FundAccount
     from app.services import ledger
 
     accounts = db.session.execute(select(FundAccount).where(FundAccount.kind.in_(("cash", "bank")))).scalars().all()
+    latest = common.last_voucher_date()
+    if as_of is None or latest is None or as_of >= latest:
+        return sum(ledger.stored_fund_balances(accounts).values(), ZERO)
     return sum(ledger.fund_balances(accounts, as_of).values(), ZERO)
 
 
