@@ -53,6 +53,9 @@ class Repayment(Model):
         UniqueConstraint("idempotency_key", name="uq_repayment_idempotency_key"),
         UniqueConstraint("receipt_no", name="uq_repayment_receipt_no"),
         Index("ix_repayment_loan_date", "loan_id", "received_on"),
+        # Covers the period sums of the dashboard and the reports (principal and interest
+        # received between two dates, reversals excluded by voucher): read from the index alone.
+        Index("ix_repayment_received_totals", "received_on", "voucher_id", "principal_amount", "interest_amount"),
     )
     id = Column(Integer, primary_key=True)
     receipt_no = Column(String(32), nullable=False)
