@@ -88,6 +88,10 @@ class Config:
 
     # Sessions and CSRF.
     WTF_CSRF_ENABLED = True
+    # A form's (and a page's AJAX) CSRF token is valid as long as the session: with Flask-WTF's
+    # default of one hour, a form or the loan form's schedule preview left open over lunch was
+    # refused. The token stays bound to the session (SESSION_LIFETIME_MINUTES).
+    WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

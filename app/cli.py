@@ -183,7 +183,7 @@ def jobs_run_due():
     from app.services.setup import act_as_system
 
     act_as_system()
-    started = scheduler.run_due()
+    started = scheduler.run_due(when_down="inline")   # Redis down: run here, someone is waiting
     click.echo(f"已启动 {len(started)} 个到期任务 / started {len(started)} due job(s)")
     _echo_runs(started)
 
@@ -231,7 +231,7 @@ def jobs_loop(every, ticks):
     count = 0
     while True:
         act_as_system()
-        started = scheduler.run_due()
+        started = scheduler.run_due(when_down="inline")   # Redis down: run here, someone is waiting
         _echo_runs(started)
         db.session.remove()
         count += 1

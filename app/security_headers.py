@@ -1,4 +1,4 @@
-"""Security headers on every response (issue #14 §2).
+"""Security headers on every response (issue #14 §2), and the CSRF guard of the REST API.
 
 - ``Content-Security-Policy``: scripts only from the app itself (``'self'``: FAB's and our
   static files, ECharts included) plus inline scripts that carry this request's nonce.
@@ -17,6 +17,15 @@
 
 Set ``CSP_ENABLED = False`` to switch the CSP off (the other headers stay);
 ``CSP_REPORT_ONLY = True`` sends it as ``Content-Security-Policy-Report-Only``.
+
+CSRF of the REST API (``cookie_api_write_refused``): the APIs accept the session cookie
+(``allow_browser_login``, so the pages can call them) and Flask-WTF's CSRFProtect exempts
+them, so without this guard a POST/PUT/PATCH/DELETE to /api/ carrying only the cookie
+would be protected by nothing but ``SameSite=Lax``. A write authenticated by the cookie
+must now send the page's CSRF token in ``X-CSRFToken`` (Flask-WTF's token, the one the
+forms use; the pages' jQuery adds it to every non-GET AJAX call); a write with a valid
+``Authorization: Bearer <JWT>`` needs none (a cross-site page cannot send that header).
+Refused: a JSON 403 and nothing done. Off with ``WTF_CSRF_ENABLED = False``, like the forms.
 """
 import base64
 import hashlib
@@ -24,7 +33,13 @@ import os
 import re
 import secrets
 
-from flask import g
+from flask import current_app, g, jsonify, request
+from flask_babel import gettext as _
+from flask_jwt_extended import verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_login import current_user
+from flask_wtf.csrf import ValidationError, validate_csrf
+from jwt.exceptions import PyJWTError
 
 _SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S | re.I)
 _HANDLER = re.compile(r"""\son[a-z]+=(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""", re.I)
@@ -87,13 +102,56 @@ def policy(nonce, script_hashes=(), handler_hashes=()):
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+#: API writes that are not made by a logged-in page: the JWT login itself.
+CSRF_FREE_API_PATHS = ("/api/v1/security/login",)
+
+
+def cookie_api_write_refused():
+    """None when this request may go on; a JSON 403 for a write to /api/ authenticated by
+    the session cookie alone, without a valid CSRF token in a header."""
+    if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
+        return None
+    if not current_app.config.get("WTF_CSRF_ENABLED", True) or request.path in CSRF_FREE_API_PATHS:
+        return None
+    if not current_user.is_authenticated:
+        return None               # no session: FAB checks the JWT (401 without one)
+    if _valid_bearer_token():
+        return None               # JWT-authenticated: a cross-site page cannot send one
+    names = current_app.config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
+    token = next((request.headers[name] for name in names if request.headers.get(name)), None)
+    try:
+        validate_csrf(token)
+        return None
+    except ValidationError:
+        response = jsonify(message=_("The CSRF token is missing or invalid: send the page's token in the "
+                                     "X-CSRFToken header, or authenticate with a bearer token."))
+        response.status_code = 403
+        return response
+
+
+def _valid_bearer_token():
+    """The request carries a valid JWT. Checked here, not only by FAB: FAB lets an API that
+    accepts the browser login run as the cookie's user without looking at the token, so a
+    made-up "Bearer x" must not excuse a cookie write from the CSRF check."""
+    if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return False
+    try:
+        verify_jwt_in_request()
+    except (JWTExtendedException, PyJWTError):
+        return False
+    return True
+
+
 def install(app):
-    """Register the nonce in the template context and the after_request hook."""
+    """Register the nonce in the template context, the after_request hook and the CSRF
+    guard of cookie-authenticated API writes."""
     folders = [os.path.join(app.root_path, app.template_folder or "templates")]
     script_hashes, handler_hashes = static_inline_hashes(folders)
 
     # A Jinja global (not a context processor): FAB's macros are imported without context.
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.before_request(cookie_api_write_refused)
 
     @app.after_request
     def security_headers(response):

@@ -15,7 +15,9 @@ balance before the run.
 Timed: for every loan, in its own app context (a fresh session, as a web request would
 have), ``repayments.post_repayment`` of installment 1 in full on its due date: lock, the
 allocation, one voucher, the receipt, commit. Prints postings per second (target ≥ 200/s)
-and the total time, then checks that the ledger still balances: every voucher, the
+and the total time, the SQL statements and the CPU time of this process per posting with
+the load average (on a shared machine the wall clock is noisy: statements and CPU are the
+steadier figures), then checks that the ledger still balances: every voucher, the
 totals, 1301 against the installments and the bank against payouts and receipts.
 """
 
@@ -221,6 +223,24 @@ def check_books(app, label, bank_id, received=ZERO, expect_receipts=0):
     return not problems
 
 
+class StatementCounter:
+    """How many SQL statements the timed loop sends (always on: a counter costs nothing)."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.engine, self.count = engine, 0
+        event.listen(engine, "before_cursor_execute", self.seen)
+
+    def seen(self, *args):
+        self.count += 1
+
+    def stop(self):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self.seen)
+
+
 class SqlTimer:
     """Time every SQL statement of the timed loop (``--sql``): the statements that cost most."""
 
@@ -264,7 +284,7 @@ def post_all(app, admin_id, bank_id, first_totals, profile=False):
     profiler = cProfile.Profile() if profile else None
     received = ZERO
     items = sorted(first_totals.items())
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     for n, (loan_id, amount) in enumerate(items, 1):
@@ -279,7 +299,7 @@ def post_all(app, admin_id, bank_id, first_totals, profile=False):
             print(f"  {n:>6,} posted, {n / (time.perf_counter() - began):,.0f}/s so far", flush=True)
     if profiler:
         profiler.disable()
-    return len(items), time.perf_counter() - began, received, profiler
+    return len(items), time.perf_counter() - began, time.process_time() - cpu_began, received, profiler
 
 
 def main():
@@ -315,7 +335,12 @@ def main():
             from app.extensions import db
 
             sql = SqlTimer(db.engine)
-    count, seconds, received, profiler = post_all(app, admin_id, bank_id, first_totals, args.profile)
+    with app.app_context():
+        from app.extensions import db
+
+        counter = StatementCounter(db.engine)
+    count, seconds, cpu, received, profiler = post_all(app, admin_id, bank_id, first_totals, args.profile)
+    counter.stop()
     if sql:
         from sqlalchemy import event
 
@@ -325,6 +350,9 @@ def main():
     verdict = "OK" if rate >= TARGET_PER_SECOND else "MISSED"
     print(f"\n{count:,} sequential post_repayment calls (installment 1 in full, each its own session and "
           f"transaction): {seconds:.1f} s total, {seconds / count * 1000:.2f} ms each, {rate:,.0f} postings/s")
+    print(f"per posting: {counter.count / count:.1f} SQL statements (the loop's own 2 reads of the user and the fund "
+          f"account included), {cpu / count * 1000:.2f} ms CPU in this process (Python and the driver; "
+          f"{' profiled' if profiler else 'not profiled'}); load average {os.getloadavg()[0]:.2f}")
     print(f"target: ≥ {TARGET_PER_SECOND} postings/s — {verdict}")
     ok = check_books(app, "after", bank_id, received, count) and ok
 

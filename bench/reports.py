@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ import batch as batch_bench  # noqa: E402  (bench/batch.py)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/microloan_bench_reports"
 AS_OF = batch_bench.AS_OF
+LAST_MONTH_END = AS_OF.replace(day=1) - timedelta(days=1)
 PASSWORD = "Bench@12345"
 DASHBOARD_MS, REPORT_MS, EXPORT_S, EXPORT_MB = 300, 1000, 15, 300
 
@@ -140,6 +142,26 @@ URLS = [
     ("应收利息", "/reports/loans/table/interest_receivable/", REPORT_MS),
     ("未发放贷款查询", "/reports/loans/table/undisbursed/", REPORT_MS),
     ("贷款情况统计表", "/reports/loans/statistics/", REPORT_MS),
+    # 贷款业务统计 (the tab's summary and first page)
+    ("贷款业务统计 登记贷款 (本年)", f"/reports/statistics/list/?tab=registered&start={AS_OF.year}-01-01", REPORT_MS),
+    ("贷款业务统计 待还款 (本月)", "/reports/statistics/list/?tab=pending", REPORT_MS),
+    ("贷款业务统计 已还款 (本月)", "/reports/statistics/list/?tab=repaid", REPORT_MS),
+    ("贷款业务统计 已还款 (本年)", f"/reports/statistics/list/?tab=repaid&start={AS_OF.year}-01-01", REPORT_MS),
+    ("贷款业务统计 逾期 (统计日)", "/reports/statistics/list/?tab=overdue", REPORT_MS),
+    ("贷款业务统计 逾期 (上月末)", f"/reports/statistics/list/?tab=overdue&as_of={LAST_MONTH_END}", REPORT_MS),
+    ("贷款业务统计 到期 (本月)", "/reports/statistics/list/?tab=maturity", REPORT_MS),
+    ("贷款业务统计 到期 (本年)", f"/reports/statistics/list/?tab=maturity&start={AS_OF.year}-01-01"
+                            f"&end={AS_OF.year}-12-31", REPORT_MS),
+    ("贷款业务统计 即将到期", "/reports/statistics/list/?tab=upcoming", REPORT_MS),
+    ("业务分析 chart data", "/reports/analysis/data/", REPORT_MS),
+    ("贷款发放报表", "/reports/disbursement-summary/list/", REPORT_MS),
+    # 财务报表 (Finance sees them; the manager too)
+    ("收支汇总统计 (本月)", "/reports/finance/summary/", REPORT_MS),
+    ("收支汇总统计 (本年)", f"/reports/finance/summary/?start={AS_OF.year}-01-01", REPORT_MS),
+    ("收支明细 (本月)", "/reports/finance/detail/", REPORT_MS),
+    ("项目收付流水账 (本月, 全部项目)", "/reports/finance/journal/", REPORT_MS),
+    ("未归还客户保证金统计", "/reports/finance/deposits/", REPORT_MS),
+    ("资金分布", "/reports/funds/list/", REPORT_MS),
 ]
 
 

@@ -48,11 +48,16 @@ def run_due_jobs():
 
 
 def run_job(run_id):
-    """Run one recorded JobRun (nightly batch, reminders, outbox …)."""
+    """Run one recorded JobRun (nightly batch, reminders, outbox …). When RQ runs it again
+    because the attempt before died (worker killed: RQ's abandoned-job retry), the run left
+    "running" by that attempt is taken over; the jobs themselves are idempotent, so what the
+    dead attempt committed is not done twice (docs/faults.md)."""
+    from app.jobs import is_retry_of_a_dead_attempt
     from app.services import scheduler
 
+    resume = is_retry_of_a_dead_attempt(scheduler.RUN_RETRIES)
     with app_context():
-        run = scheduler.execute(run_id)
+        run = scheduler.execute(run_id, resume=resume)
         return None if run is None else run.status
 
 

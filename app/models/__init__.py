@@ -16,7 +16,7 @@ from .workflow import (  # noqa: F401
     ApprovalRecord, Notification, Workflow, WorkflowInstance, WorkflowStep, WorkflowTask,
 )
 from .contract import ContractTemplate, GeneratedDocument  # noqa: F401
-from .finance import FundAccount, JournalLine, LedgerAccount, Voucher  # noqa: F401
+from .finance import FundAccount, JournalLine, LedgerAccount, LoanMonthBalance, MonthEndSnapshot, MonthFundFlow, Voucher  # noqa: F401
 from .servicing import (  # noqa: F401
     Disbursement, GuarantorConsent, PeriodClose, Repayment, RepaymentLine, ScheduleRevision, ServicingRequest,
 )

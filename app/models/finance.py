@@ -12,7 +12,7 @@ from decimal import Decimal
 from flask_appbuilder import Model
 from sqlalchemy import (
     Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint, event, inspect,
+    UniqueConstraint, event, inspect, text,
 )
 from sqlalchemy.orm import relationship
 
@@ -178,6 +178,52 @@ class JournalLine(Model):
     def business_date(self):
         return self.voucher.business_date if self.voucher else None
 
+
+
+class MonthEndSnapshot(Model):
+    """月末余额快照: one month end whose per-loan balances (``LoanMonthBalance``) are written,
+    with their totals (what an unscoped report reads without touching the rows)."""
+
+    __tablename__ = "month_end_snapshot"
+    month_end = Column(Date, primary_key=True)
+    loans = Column(Integer, nullable=False, default=0)
+    principal = Column(Numeric(18, 2), nullable=False, default=0)
+    overdue_loans = Column(Integer, nullable=False, default=0)
+    overdue_principal = Column(Numeric(18, 2), nullable=False, default=0)
+    created_at = Column(DateTime, default=datetime.now, nullable=False)
+
+class MonthFundFlow(Model):
+    """收支 of a locked month per cash or bank fund account, frozen with its month end
+    (``app.services.month_end``): kind "all" holds the account's own lines (in = debits, out =
+    credits, and their count), the other kinds the 收支汇总统计 split (reports.finance.KINDS)."""
+
+    __tablename__ = "month_fund_flow"
+    month_end = Column(Date, primary_key=True)
+    fund_account_id = Column(Integer, ForeignKey("fund_account.id", name="fk_month_fund_flow_fund_account"),
+                             primary_key=True, autoincrement=False)
+    kind = Column(String(20), primary_key=True)
+    money_in = Column(Numeric(18, 2), nullable=False, default=0)
+    money_out = Column(Numeric(18, 2), nullable=False, default=0)
+    lines = Column(Integer, nullable=False, default=0)
+
+class LoanMonthBalance(Model):
+    """月末余额: a loan's principal outstanding (1301) at the end of a month that is locked
+    (on or before the latest closed period's end, so no voucher can change it any more), and
+    whether it was overdue then (an installment due before the day and not paid off by it).
+    Written by ``app.services.month_end`` at period close and by the nightly batch, deleted
+    when a period is reopened; the reports read it instead of a year of journal lines. Only
+    loans with a balance other than zero at the day have a row."""
+
+    __tablename__ = "loan_month_balance"
+    __table_args__ = (
+        Index("ix_loan_month_balance_overdue", "month_end", "loan_id", "principal",
+              postgresql_where=text("overdue"), sqlite_where=text("overdue")),
+    )
+    month_end = Column(Date, primary_key=True)
+    loan_id = Column(Integer, ForeignKey("loan.id", name="fk_loan_month_balance_loan"), primary_key=True,
+                     autoincrement=False)
+    principal = Column(Numeric(18, 2), nullable=False)
+    overdue = Column(Boolean, nullable=False, default=False)
 
 # -- vouchers are immutable ------------------------------------------------------------
 def _changed_columns(target):

@@ -225,6 +225,10 @@ class Installment(Model):
         # index is small (deduplicated) and the planner prefers it to ix_installment_due_date.
         Index("ix_installment_unpaid_due_date", "due_date",
               postgresql_where=text("paid_off_on IS NULL"), sqlite_where=text("paid_off_on IS NULL")),
+        # Overdue at a past date D = unpaid and due before D, or paid off after D (then late):
+        # the second half from the few installments paid late (reports.common.overdue_at).
+        Index("ix_installment_paid_late", "paid_off_on", "due_date",
+              postgresql_where=text("paid_off_on > due_date"), sqlite_where=text("paid_off_on > due_date")),
     )
     id = Column(Integer, primary_key=True)
     loan_id = Column(Integer, ForeignKey("loan.id"), nullable=False, index=True)

@@ -61,16 +61,22 @@ def _changes(obj, action):
     state = inspect(obj)
     mapper = state.mapper
     changes = {}
+    # An update changes only attributes with a committed (pre-change) value noted: the
+    # others have no history to read (reading it for every column is most of the cost).
+    touched = state.committed_state if action == "update" else None
     for attr in mapper.column_attrs:
         key = attr.key
         if key in IGNORED_COLUMNS:
             continue
-        hist = state.attrs[key].history
         if action == "insert":
             value = state.attrs[key].value
             if value is not None:
                 changes[key] = [None, "***" if key in MASKED_COLUMNS else _plain(value)]
-        elif action == "delete":
+            continue
+        if touched is not None and key not in touched:
+            continue
+        hist = state.attrs[key].history
+        if action == "delete":
             value = hist.deleted[0] if hist.deleted else state.attrs[key].value
             changes[key] = ["***" if key in MASKED_COLUMNS else _plain(value), None]
         elif hist.has_changes():
@@ -101,6 +107,8 @@ def _row_id(obj):
     return ",".join(str(part) for part in key)
 
 
+#: Built once: a statement reused is compiled once and its cache key memoized.
+_INSERT = AuditLog.__table__.insert()
 _PENDING = "_audit_pending"       # session.info: rows collected, not yet written
 _WRITING = "_audit_committing"    # session.info: the commit has begun; write at once
 
@@ -135,7 +143,7 @@ def _after_flush(session, flush_context):
     if session.in_nested_transaction() or session.info.get(_WRITING):
         # Inside a SAVEPOINT the rows must be rolled back with it: write them now. After
         # the commit has begun (a flush of the commit itself) there is no later moment.
-        session.connection().execute(AuditLog.__table__.insert(), rows)
+        session.connection().execute(_INSERT, rows)
     else:
         session.info.setdefault(_PENDING, []).extend(rows)
 
@@ -151,7 +159,7 @@ def _before_commit(session):
     session.flush()
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(AuditLog.__table__.insert(), rows)
+        session.connection().execute(_INSERT, rows)
     session.info[_WRITING] = True
 
 

@@ -38,7 +38,7 @@ MAX_CATCH_UP_DAYS = 366
 STEP_LABELS = {
     "overdue": "逾期标记", "penalty": "罚息复利计提", "classify": "五级分类自动调整", "provisions": "拨备计算",
     "post_loan": "贷后专项检查", "credit_lines": "授信到期", "ledger_check": "账务余额核对",
-    "business_date": "营业日期",
+    "month_end": "月末余额快照", "business_date": "营业日期",
 }
 # Thresholds in rank order: overdue days beyond which a loan is at least that class.
 FLOOR_PARAMETERS = (("special_mention", "class_special_mention_days"), ("substandard", "class_substandard_days"),
@@ -299,6 +299,15 @@ def check_stored_balances(as_of):
     return 0
 
 
+def freeze_month_ends(as_of):
+    """月末余额快照: the locked month ends of the last two years whose balances are not yet
+    frozen (app.services.month_end); returns how many were written."""
+    from app.services import month_end
+
+    return month_end.freeze_missing()
+
+
 STEPS = [("overdue", mark_overdue), ("penalty", accrue_penalty), ("classify", classify),
          ("provisions", compute_provisions), ("post_loan", special_checks), ("credit_lines", expire_credit_lines),
-         ("ledger_check", check_stored_balances), ("business_date", advance_business_date)]
+         ("ledger_check", check_stored_balances), ("month_end", freeze_month_ends),
+         ("business_date", advance_business_date)]

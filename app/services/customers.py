@@ -158,10 +158,14 @@ def values_of(customer):
 
 def prepare(customer, user):
     """Validate a new or edited customer in place before it is saved (form, API, import)."""
-    clean = check(values_of(customer), customer.kind, customer.id)
-    for key, value in clean.items():
-        if key in COLUMNS:
-            setattr(customer, key, value)
+    # No autoflush while the values are read and checked: a query in ``check`` would flush
+    # the form's new relations (officer, intermediary), and writing the foreign keys read
+    # before it back would undo them (an intermediary picked on the edit form was lost).
+    with db.session.no_autoflush:
+        clean = check(values_of(customer), customer.kind, customer.id)
+        for key, value in clean.items():
+            if key in COLUMNS and getattr(customer, key) != value:
+                setattr(customer, key, value)
     if customer.officer is None and customer.officer_id is None:
         customer.officer = user
     officer = customer.officer

@@ -9,8 +9,9 @@ receipts paid on time, early, late (罚息/复利 to the fen), in two parts, par
 so that about 8 % of the loans are overdue, spread over every five-level class; settled
 loans; and the vouchers of it all (放款 Dr 1301 / Cr 1002 and Dr 1221 / Cr 6021, fees
 Dr 1002 / Cr 1221, receipts Dr 1002 / Cr 1301, 6011, 6051, the shareholders' capital
-Dr 1002 / Cr 4001). Then the nightly batch runs for the as-of date, which sets overdue days,
-penalties, classes and provisions and makes it the business date.
+Dr 1002 / Cr 4001); the month before the as-of month is closed (期末结算, which locks the
+months before it). Then the nightly batch runs for the as-of date, which sets overdue days,
+penalties, classes and provisions, keeps the month-end balances and makes it the business date.
 
 Deterministic: one ``random.Random(seed)`` and one seeded Faker, drawn in a fixed order; ids
 follow the rows already there and every date and time derives from the as-of date, so the
@@ -780,6 +781,19 @@ class Generator:
                                         f"coalesce((SELECT max(id) FROM \"{name}\"), 0) + 1, false)"))
         db.session.commit()
 
+    def close_months(self):
+        """期末结算 as a running company does it: the month before the as-of month is closed,
+        which locks the months before it too (the first close is free). No interest accrual
+        vouchers: the generated receipts book interest when it is received. The nightly batch
+        then keeps the locked month ends' balances (月末余额快照)."""
+        from app.models.servicing import PeriodClose
+
+        last = self.as_of.replace(day=1) - timedelta(days=1)
+        db.session.add(PeriodClose(period=f"{last:%Y-%m}", period_end=last, status="closed",
+                                   report='{"note": "演示组合生成：此前各月视为已结账"}',
+                                   closed_at=datetime.combine(self.as_of, datetime.min.time())))
+        db.session.commit()
+
     def analyze(self):
         db.session.execute(text("ANALYZE"))
         db.session.commit()
@@ -817,6 +831,7 @@ def generate(customers=60000, loans=100000, seed=42, as_of=None, run_batch=True,
     step("numbers", gen.finish_numbers)
     # The rows went in by bulk insert, past ledger.post: set the stored balances from the journal.
     step("balances", lambda: (ledger.rebuild_stored_balances(), db.session.commit()))
+    step("close", gen.close_months)
     step("analyze", gen.analyze)
     if run_batch:
         from app.services import batch

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, bindparam, case, func, or_, select, type_coerce
+from sqlalchemy import Date, Numeric, bindparam, case, func, inspect, or_, select, type_coerce
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -168,19 +168,21 @@ def _line_account_key(line):
 
 def _chart_facts(lines, business_date=None):
     """One round trip for everything ``_post`` checks before writing: the lines' accounts
-    (by code or id) with, per account, whether it has children and whether a cash or bank
-    fund account is tied to it, and — when ``business_date`` is given — the closed period
-    locking that date (``closed_period_of``). Returns (the key of each line — ("code", code)
-    or ("id", id), None when the line names no account —, {key: (account, has_children,
-    has_funds)}, the closed period or None)."""
+    (by code or id) with, per account, whether it has children, whether a cash or bank
+    fund account is tied to it and whether it is 1301 贷款本金 or under it (for the stored
+    loan balances, ``_record_moves``), and — when ``business_date`` is given — the closed
+    period locking that date (``closed_period_of``). Returns (the key of each line —
+    ("code", code) or ("id", id), None when the line names no account —, {key: (account,
+    has_children, has_funds, is_principal)}, the closed period or None)."""
     keys = [_line_account_key(line) for line in lines]
     codes = sorted({k for kind, k in filter(None, keys) if kind == "code"})
     ids = sorted({k for kind, k in filter(None, keys) if kind == "id" and k is not None})
     facts, closed = {}, None
     if codes or ids:
         rows = db.session.execute(_chart_facts_query(), {"codes": codes, "ids": ids, "on": business_date})
-        for account, children, funds, period in rows:
-            facts[("code", account.code)] = facts[("id", account.id)] = (account, bool(children), bool(funds))
+        for account, children, funds, principal, period in rows:
+            facts[("code", account.code)] = facts[("id", account.id)] = (account, bool(children), bool(funds),
+                                                                         bool(principal))
             closed = period
     elif business_date is not None:
         closed = closed_period_of(business_date)
@@ -188,6 +190,14 @@ def _chart_facts(lines, business_date=None):
 
 
 _STATEMENTS = {}
+
+
+def _principal_tree():
+    """1301 and every account under it (a recursive CTE: the chart may nest any depth)."""
+    top = select(LedgerAccount.id.label("id")).where(LedgerAccount.code == LOAN_PRINCIPAL) \
+        .cte("principal_tree", recursive=True)
+    sub = LedgerAccount.__table__.alias("sub")
+    return top.union_all(select(sub.c.id).where(sub.c.parent_id == top.c.id))
 
 
 def _chart_facts_query():
@@ -198,8 +208,11 @@ def _chart_facts_query():
         has_children = select(child.c.id).where(child.c.parent_id == LedgerAccount.id).exists()
         has_funds = select(FundAccount.id).where(FundAccount.ledger_account_id == LedgerAccount.id,
                                                  FundAccount.kind.in_(("cash", "bank"))).exists()
+        tree = _principal_tree()
+        is_principal = LedgerAccount.id.in_(select(tree.c.id))
         query = _STATEMENTS["chart_facts"] = select(
             LedgerAccount, has_children.label("has_children"), has_funds.label("has_funds"),
+            is_principal.label("is_principal"),
             _closed_period_query(bindparam("on", type_=Date)).scalar_subquery().label("closed"),
         ).where(or_(LedgerAccount.code.in_(bindparam("codes", expanding=True)),
                     LedgerAccount.id.in_(bindparam("ids", expanding=True))))
@@ -300,7 +313,8 @@ def check_open(business_date, period=False):
                           "business_date")
 
 
-def _post(description, lines, user, business_date, source, reversal_of=None, reason=None):
+def _post(description, lines, user, business_date, source, reversal_of=None, reason=None, numbers=(), attach=None,
+          recheck_at_commit=False):
     description = _text(description, 200, "凭证摘要", "description")
     checked = _checked(lines)
     lines = [line for line, _d, _c in checked]
@@ -317,21 +331,25 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
     # written (so a caller that catches the DomainError has nothing half-posted).
     check_open(business_date, facts[2])
     source_type, source_id = _source(source)
-    # Every check has passed: only now is anything written (the number counter first).
-    # The counter is a Core statement: no autoflush, the caller's pending changes go out
-    # with the voucher in the one flush below.
+    # Every check has passed: only now is anything written (the number counters first: the
+    # voucher's, then any the caller's document needs, in one statement). The counter is a
+    # Core statement: no autoflush, the caller's pending changes go out with the voucher in
+    # the one flush below.
+    voucher_no, *others = numbering.next_numbers(
+        [(VOUCHER_PREFIX, business_date)] + [(prefix, business_date) for prefix in numbers])
     voucher = Voucher(
-        voucher_no=numbering.next_number(VOUCHER_PREFIX, business_date), business_date=business_date,
+        voucher_no=voucher_no, business_date=business_date,
         description=description, source_type=source_type, source_id=source_id,
         created_by_id=getattr(user, "id", None), created_at=datetime.now(),
         reversal_of_id=reversal_of.id if reversal_of is not None else None, reason=reason)
     for (line, debit, credit), account in zip(checked, accounts):
         voucher.lines.append(JournalLine(
-            account=account, fund_account=line.fund_account, loan_id=line.loan_id, debit=debit, credit=credit,
-            memo=(line.memo or None)))
+            loan_id=line.loan_id, debit=debit, credit=credit, memo=(line.memo or None), **_line_refs(line, account)))
     db.session.add(voucher)
+    if attach is not None:
+        attach(voucher, *others)   # the business document that refers to the voucher: same flush
     db.session.flush()
-    _record_moves(voucher.lines)
+    _record_moves(voucher.lines, [facts[1].get(key, (None,) * 4)[3] for key in facts[0]])
     # The check that matters for correctness: it runs after the INSERT INTO voucher. On
     # PostgreSQL a period close takes LOCK TABLE voucher IN SHARE ROW EXCLUSIVE MODE, which
     # conflicts with the ROW EXCLUSIVE lock of that INSERT: a posting racing a close either
@@ -339,11 +357,28 @@ def _post(description, lines, user, business_date, source, reversal_of=None, rea
     # waited for the close to commit, and this statement — a fresh READ COMMITTED snapshot
     # taken after the wait — sees the period closed. The check above cannot replace it
     # (it ran before the lock); it only spares the writes in the common case.
-    check_open(business_date)
+    # ``recheck_at_commit``: the same check, run by the commit (``_apply_moves``) inside a
+    # statement it sends anyway — a later statement of the same transaction, so the same
+    # argument holds — for a caller whose commit refuses it all on a DomainError.
+    if recheck_at_commit:
+        db.session.info.setdefault(_RECHECK, []).append(business_date)
+    else:
+        check_open(business_date)
     return voucher
 
 
-def post(description, lines, user, business_date=None, source=None):
+def _line_refs(line, account):
+    """A journal line's account and fund account: by id when they have one (no relationship
+    bookkeeping, no cascade walk at the flush), else as objects (not flushed yet)."""
+    fund = line.fund_account
+    refs = {"account_id": account.id} if account.id is not None else {"account": account}
+    if fund is not None:
+        refs.update({"fund_account_id": fund.id} if fund.id is not None else {"fund_account": fund})
+    return refs
+
+
+def post(description, lines, user, business_date=None, source=None, numbers=(), attach=None,
+         recheck_at_commit=False):
     """Post a balanced voucher and return it (flushed, not committed: the caller commits).
 
     ``lines``: two or more :class:`Line`; ``business_date`` defaults to the business date
@@ -351,8 +386,18 @@ def post(description, lines, user, business_date=None, source=None):
     Refused with a DomainError (and nothing written) when the lines do not balance, an
     amount is not a positive two-place Decimal on exactly one side, an account or fund
     account is missing, inactive or does not match, or the date lies in a closed period.
+
+    ``numbers``: prefixes of the caller's own document numbers (e.g. "HK" for a receipt),
+    drawn for ``business_date`` in the voucher number's statement, once every check has
+    passed. ``attach(voucher, *those numbers)``: called before the voucher is flushed, to
+    add the business document referring to it, so that both go out in one flush.
+    ``recheck_at_commit``: the closed-period check that must follow the voucher's INSERT
+    runs at the commit, folded into the fund account's balance UPDATE (one statement
+    fewer), and a period closed meanwhile makes the commit raise the DomainError: only for
+    a caller that commits at once and rolls back on any error (``repayments.committed``).
     """
-    return _post(description, lines, user, business_date, source)
+    return _post(description, lines, user, business_date, source, numbers=numbers, attach=attach,
+                 recheck_at_commit=recheck_at_commit)
 
 
 def reverse(voucher, reason, user, business_date=None):
@@ -838,31 +883,83 @@ def check_fund_account(values, pk=None):
 _PENDING = "microloan.ledger_pending"
 
 
-def _record_moves(lines):
+def _record_moves(lines, principal=None):
+    """Note what ``lines`` (flushed JournalLines) move. ``principal``: per line, whether its
+    account is 1301 or under it, as read with the chart checks (None: not known, read at
+    commit)."""
     pending = db.session.info.setdefault(_PENDING, [])
-    pending.extend((line.account_id, line.loan_id, line.fund_account_id, line.debit - line.credit)
-                   for line in lines)
+    flags = principal if principal is not None else [None] * len(lines)
+    pending.extend((line.account_id, line.loan_id, line.fund_account_id, line.debit - line.credit, flag)
+                   for line, flag in zip(lines, flags))
+
+
+_RECHECK = "microloan.ledger_recheck"
 
 
 def _apply_moves(session):
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
+    pending = session.info.pop(_PENDING, None) or []
+    recheck = session.info.pop(_RECHECK, None)
+    # A closed period that locks any of the dates locks the earliest.
+    recheck_on = min(recheck) if recheck else None
+    if not pending and recheck_on is None:
         return
-    from app.models import Loan
-
-    principal = _principal_ids(session)
+    # The chart is read again only when a loan's line came without the flag.
+    principal = _principal_ids(session) if any(
+        flag is None and loan_id is not None for _a, loan_id, _f, _n, flag in pending) else frozenset()
     loans, funds = defaultdict(Decimal), defaultdict(Decimal)
-    for account_id, loan_id, fund_id, net in pending:
-        if loan_id is not None and account_id in principal:
+    for account_id, loan_id, fund_id, net, flag in pending:
+        if loan_id is not None and (flag if flag is not None else account_id in principal):
             loans[loan_id] += net
         if fund_id is not None:
             funds[fund_id] += net
+    from app.models import Loan
+
     for loan_id in sorted(k for k, v in loans.items() if v):
-        session.execute(Loan.__table__.update().where(Loan.id == loan_id)
-                        .values(principal_balance=Loan.principal_balance + loans[loan_id]))
+        session.execute(_balance_updates()["loan"], {"row_id": loan_id, "delta": loans[loan_id]})
+        _expire_updated(session, Loan, loan_id, ("principal_balance", "updated_at"))
     for fund_id in sorted(k for k, v in funds.items() if v):
-        session.execute(FundAccount.__table__.update().where(FundAccount.id == fund_id)
-                        .values(posted_net=FundAccount.posted_net + funds[fund_id]))
+        params = {"row_id": fund_id, "delta": funds[fund_id]}
+        if recheck_on is not None and session.get_bind().dialect.update_returning:
+            # The deferred closed-period check rides on this UPDATE (RETURNING the period).
+            closed = session.execute(_balance_updates()["fund_checked"], params | {"on": recheck_on}).scalar()
+            check_open(recheck_on, closed)
+            recheck_on = None
+        else:
+            session.execute(_balance_updates()["fund"], params)
+        _expire_updated(session, FundAccount, fund_id, ("posted_net",))
+    if recheck_on is not None:
+        check_open(recheck_on)
+
+
+def _expire_updated(session, model, row_id, attributes):
+    """The UPDATEs above go past the objects: a loan or fund account loaded in the session
+    has those attributes expired (read afresh when next used), even should the commit keep
+    the object loaded (``repayments.commit_keeping``). An attribute with a change of its
+    own still to flush is left alone."""
+    obj = session.identity_map.get(session.identity_key(model, row_id))
+    if obj is None:
+        return
+    state = inspect(obj)
+    stale = [key for key in attributes if key in state.dict and not state.attrs[key].history.has_changes()]
+    if stale:
+        session.expire(obj, stale)
+
+
+def _balance_updates():
+    """The two stored-balance UPDATEs, built once (compiled once, cache key memoized)."""
+    found = _STATEMENTS.get("balance_updates")
+    if found is None:
+        from app.models import Loan
+
+        found = _STATEMENTS["balance_updates"] = {
+            "loan": Loan.__table__.update().where(Loan.id == bindparam("row_id")).values(
+                principal_balance=Loan.principal_balance + bindparam("delta", type_=MONEY)),
+            "fund": FundAccount.__table__.update().where(FundAccount.id == bindparam("row_id")).values(
+                posted_net=FundAccount.posted_net + bindparam("delta", type_=MONEY)),
+        }
+        found["fund_checked"] = found["fund"].returning(
+            _closed_period_query(bindparam("on", type_=Date)).scalar_subquery())
+    return found
 
 
 def _principal_ids(session):
@@ -881,6 +978,7 @@ def _principal_ids(session):
 
 def _drop_moves(session, *args):
     session.info.pop(_PENDING, None)
+    session.info.pop(_RECHECK, None)
 
 
 def install_balance_keeping(session_class):

@@ -51,7 +51,7 @@ from app.domain.money import ZERO
 from app.extensions import db
 from app.models import Loan, Voucher
 from app.models.servicing import PeriodClose
-from app.services import ledger, repayments, settings
+from app.services import ledger, month_end, repayments, settings
 
 SOURCE_TYPE = "period_close"
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
@@ -267,6 +267,7 @@ def close(period, user, confirm=True):
         row.closed_by_id = getattr(user, "id", None)
         row.closed_at = datetime.now()
         db.session.flush()
+        month_end.freeze(end)             # the month's balances can no longer change: keep them
         row.report = json.dumps(build_report(row, accrual, voucher), ensure_ascii=False)
         db.session.commit()
         return row
@@ -295,6 +296,8 @@ def reopen(period_id, user, reason):
         row.reopened_by_id = getattr(user, "id", None)
         row.reopened_at = datetime.now()
         row.reopen_reason = reason
+        db.session.flush()
+        month_end.thaw(month_end.lock_date())     # what is no longer locked is no longer frozen
         db.session.commit()
         return row
     except Exception:

@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.domain.errors import DomainError
 from app.domain.money import ZERO, round_money
 from app.domain.servicing import Owed, allocate, compound_interest, overdue_days, penalty_interest
 from app.extensions import db
-from app.models import Installment, JournalLine, Loan, Voucher
+from app.models import FundAccount, Installment, JournalLine, Loan, Setting, Voucher
 from app.models.servicing import COMPONENT_LABELS, Repayment, RepaymentLine, ScheduleRevision
 from app.services import contracts, ledger, loans, numbering, settings
 
@@ -210,7 +213,18 @@ def replay(existing, loan_id, amount=None):
     if existing.loan_id != loan_id or (amount is not None and existing.amount != amount):
         raise DomainError(f"该幂等键已用于收款单 {existing.receipt_no}（项目 {existing.loan.loan_no}，"
                           f"金额 {existing.amount:,.2f} 元），不能用于另一笔收款", "idempotency_key")
+    db.session.info.setdefault(_REPLAYED, set()).add(existing.id)
     return existing
+
+
+_REPLAYED = "microloan.replayed_receipts"
+
+
+def was_replayed(receipt):
+    """Whether this session's posting returned ``receipt`` for a key used before (it posted
+    nothing) rather than posting it: the API answers 200 instead of 201 without looking the
+    key up again."""
+    return receipt.id in db.session.info.get(_REPLAYED, ())
 
 
 def check_money(amount, label="收款金额"):
@@ -281,17 +295,24 @@ _KEY_AND_LAST_DATE = None
 
 def key_and_last_date(key, loan_id):
     """(the receipt already posted under ``key`` or None, the loan's last receipt date or
-    None) in one round trip. Call it *after* ``loans.lock``: the statement's snapshot is
-    then taken once the lock is held, so a twin or an earlier receipt that committed while
-    we waited is seen (on PostgreSQL, folding these reads into the locking SELECT would not
-    do: its snapshot predates the wait)."""
+    None) in one round trip, which also reads the business date (营业日期) into this
+    request's parameter cache (``settings.prime``: ``check_date`` then needs no query).
+    Call it *after* ``loans.lock``: the statement's snapshot is then taken once the lock is
+    held, so a twin or an earlier receipt that committed while we waited is seen (on
+    PostgreSQL, folding these reads into the locking SELECT would not do: its snapshot
+    predates the wait)."""
     global _KEY_AND_LAST_DATE
     if _KEY_AND_LAST_DATE is None:   # built once: compiled once, cache key memoized
         found = select(Repayment.id).where(Repayment.idempotency_key == bindparam("key")).scalar_subquery()
         last = select(func.max(Repayment.received_on)).where(Repayment.loan_id == bindparam("loan_id"), standing()) \
             .scalar_subquery()
-        _KEY_AND_LAST_DATE = select(found.label("receipt_id"), last.label("last_date"))
-    receipt_id, last_date = db.session.execute(_KEY_AND_LAST_DATE, {"key": key, "loan_id": loan_id}).one()
+        _KEY_AND_LAST_DATE = select(
+            found.label("receipt_id"), last.label("last_date"),
+            settings.setting_column("business_date", Setting.value_type).label("date_type"),
+            settings.setting_column("business_date", Setting.value).label("date_value"))
+    receipt_id, last_date, date_type, date_value = db.session.execute(
+        _KEY_AND_LAST_DATE, {"key": key, "loan_id": loan_id}).one()
+    settings.prime("business_date", date_type, date_value)
     if isinstance(last_date, str):   # SQLite hands a bare scalar subquery back as text
         last_date = date.fromisoformat(last_date)
     return (db.session.get(Repayment, receipt_id) if receipt_id is not None else None), last_date
@@ -373,11 +394,16 @@ def credit_lines(loan, lines, from_receivable=ZERO):
     return result
 
 
-def new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user, remarks, lines, voucher):
+def new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user, remarks, lines, voucher,
+                receipt_no=None):
+    """The receipt (added to the session, not flushed). ``voucher`` may be still unflushed
+    (``ledger.post``'s ``attach``): the relationship fills voucher_id at the flush.
+    ``receipt_no``: drawn by the caller with the voucher's number, else drawn here."""
     receipt = Repayment(
-        receipt_no=numbering.next_number(RECEIPT_PREFIX, received_on), loan_id=loan.id, kind=kind, amount=amount,
-        received_on=received_on, fund_account_id=fund_account.id, payer=payer, idempotency_key=key,
-        voucher_id=voucher.id, remarks=check_remarks(remarks), created_by_id=getattr(user, "id", None))
+        receipt_no=receipt_no or numbering.next_number(RECEIPT_PREFIX, received_on), loan_id=loan.id, kind=kind,
+        amount=amount, received_on=received_on, fund_account_id=fund_account.id, payer=payer,
+        idempotency_key=key, voucher_id=voucher.id, voucher=voucher, remarks=check_remarks(remarks),
+        created_by_id=getattr(user, "id", None))
     receipt.lines.extend(lines)
     receipt.set_totals(lines)
     db.session.add(receipt)
@@ -425,7 +451,7 @@ def committed(work, key, loan_id, amount=None):
     key loses on the unique index: roll back and return the winner's receipt."""
     try:
         result = work()
-        db.session.commit()
+        commit_keeping(result)
         return result
     except IntegrityError:
         db.session.rollback()
@@ -436,6 +462,69 @@ def committed(work, key, loan_id, amount=None):
     except Exception:
         db.session.rollback()
         raise
+
+
+def _kept(session, receipt):
+    """What a posting's commit keeps loaded: the receipt with its lines and its voucher
+    (rows never changed once posted: a correction is a reversal), and the loan and the fund
+    account as the posting left them (the loan locked by ``loans.lock`` until the commit).
+    Returns [(object, relationships kept besides its columns)]."""
+    kept = [(receipt, ("lines", "voucher"))]
+    loaded = sa_inspect(receipt).dict
+    kept += [(line, ()) for line in loaded.get("lines", ())]
+    if loaded.get("voucher") is not None:
+        kept.append((loaded["voucher"], ()))
+    for model, row_id in ((Loan, receipt.loan_id), (FundAccount, receipt.fund_account_id)):
+        obj = session.identity_map.get(session.identity_key(model, row_id))
+        if obj is not None:
+            kept.append((obj, ()))
+    return kept
+
+
+_KEEP, _KEPT = "microloan.keep_receipt", "microloan.kept_values"
+_COLUMN_KEYS = {}
+
+
+def _loaded_values(obj, relationships):
+    """The object's loaded columns (and the named relationships) as they are now."""
+    state = sa_inspect(obj)
+    keys = _COLUMN_KEYS.get(state.mapper)
+    if keys is None:
+        keys = _COLUMN_KEYS[state.mapper] = tuple(attr.key for attr in state.mapper.column_attrs)
+    loaded = state.dict
+    return {key: loaded[key] for key in keys + relationships if key in loaded}
+
+
+def _take_kept_values(session):
+    """``after_commit``: the rows are committed, the session not yet expired. What is
+    loaded now is what the database holds (the stored balances the commit updated by SQL
+    are already expired by the ledger, so they are not in it)."""
+    receipt = session.info.pop(_KEEP, None)
+    if receipt is not None:
+        session.info[_KEPT] = [(obj, _loaded_values(obj, rels)) for obj, rels in _kept(session, receipt)]
+
+
+def commit_keeping(receipt):
+    """Commit, then put back what the posting wrote (``_kept``) as committed: the caller
+    reads it at once (the API's answer, the receipt page) and would otherwise start a
+    transaction just to read back what it has just written (the loan's reload alone
+    re-reads its installments, the loader options of ``loans.lock`` riding along). The
+    commit itself expires the session as always; the rest is read afresh when next used."""
+    session = db.session()
+    if not session.expire_on_commit or not isinstance(receipt, Repayment):
+        session.commit()
+        return
+    if not event.contains(Session, "after_commit", _take_kept_values):
+        event.listen(Session, "after_commit", _take_kept_values)
+    session.info[_KEEP] = receipt
+    try:
+        session.commit()
+    finally:
+        session.info.pop(_KEEP, None)
+        kept = session.info.pop(_KEPT, None)
+    for obj, values in kept or ():
+        for key, value in values.items():
+            set_committed_value(obj, key, value)
 
 
 def receipt_once(loan_id, key, amount, post):
@@ -485,16 +574,24 @@ def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency
         payer_name = check_payer(loan, payer)
         journal = [ledger.Line(None, debit=amount, fund_account=fund_account,   # the fund account's ledger account
                                memo=f"收 {payer_name}")] + credit_lines(loan, lines, cleared_receivable(loan, lines))
+        made = []
+
+        def attach(voucher, receipt_no):   # the receipt goes out in the voucher's flush: one flush in all
+            made.append(new_receipt(loan, "repayment", amount, on, fund_account, payer_name, key, user, remarks,
+                                    lines, voucher, receipt_no=receipt_no))
+
         # The installments' changes need not be flushed before the ledger's reads (chart,
-        # closed period): they go out in the voucher's flush, one flush instead of two.
+        # closed period): they go out in the voucher's flush, one flush instead of two. The
+        # receipt's number is drawn with the voucher's (one statement, voucher first: the
+        # order every posting bumps the two counters in).
         with db.session.no_autoflush:
-            voucher = ledger.post(f"收款 {loan.loan_no} {loan.customer.name}", journal, user, business_date=on,
-                                  source=("repayment", loan.id))
-        receipt = new_receipt(loan, "repayment", amount, on, fund_account, payer_name, key, user, remarks, lines,
-                               voucher)
-        # No flush here: the commit flushes the receipt (a duplicate key fails there, in
-        # ``committed``). The loan closes only when nothing is owed: income fees still
-        # receivable keep it open (collecting the last one closes it: fees.collect).
+            ledger.post(f"收款 {loan.loan_no} {loan.customer.name}", journal, user, business_date=on,
+                        source=("repayment", loan.id), numbers=(RECEIPT_PREFIX,), attach=attach,
+                        recheck_at_commit=True)   # ``committed`` rolls back if the commit refuses
+        receipt = made[0]
+        # A duplicate key fails in that flush (or at the commit), in ``committed``. The loan
+        # closes only when nothing is owed: income fees still receivable keep it open
+        # (collecting the last one closes it: fees.collect).
         if paid_off(loan):
             close_loan(loan, on, user, f"最后一期还清，收款单 {receipt.receipt_no}")
         return receipt

@@ -17,14 +17,28 @@ How jobs start:
 - Without Redis, ``flask jobs run-due`` (e.g. from the system cron every minute) runs what is
   due in-process; ``flask jobs loop`` does the same in a loop.
 - ``run_now(job)`` (the "run now" button, ``flask jobs run CODE``) records a manual run.
+
+Faults (docs/faults.md):
+
+- Redis down: a run is recorded as "queued" but not handed to RQ (``when_down="defer"``;
+  the CLI runs it in-process instead). Each tick first calls ``requeue_waiting``, which
+  queues such runs again, and those whose RQ job vanished (a Redis restart without
+  persistence), so they start when Redis is back.
+- A worker killed mid-run: the RQ job is enqueued with ``retries`` and a fixed id
+  (``rq_job_id_of``); RQ puts an abandoned job back on the queue, and ``execute(resume=True)``
+  takes the run over. Every built-in job is idempotent (the batch re-runs a date without
+  change, reminders are once per object/kind/day, the outbox claims each message, the backup
+  keeps the archive the dead attempt finished), so its effects happen once. A run whose RQ
+  job died for good is marked failed instead of staying "running".
 """
 import json
+import os
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import DomainError
@@ -35,6 +49,12 @@ from app.models.messages import JobRun, ScheduledJob
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 SCHEDULE_KINDS = {"daily": "每天定时", "interval": "按间隔"}
 RUNS_KEPT_ON_PAGE = 10
+#: RQ attempts after the first when a run's worker dies (RQ's abandoned-job retry).
+RUN_RETRIES = 3
+#: RQ's time limit of one run (the default 180 s is too short for a batch or a backup).
+RUN_TIMEOUT_SECONDS = 4 * 3600
+#: A run recorded this long ago and still not on RQ (Redis was down) is queued again.
+REQUEUE_AFTER_SECONDS = 60
 
 
 @dataclass
@@ -208,11 +228,12 @@ def last_runs(job, limit=RUNS_KEPT_ON_PAGE):
 
 
 # -- starting runs ------------------------------------------------------------------------
-def run_due(now_utc=None):
-    """Start every enabled job that is due (each exactly once, see the module docstring).
-    Returns the JobRun ids started."""
+def run_due(now_utc=None, when_down="defer"):
+    """Start every enabled job that is due (each exactly once, see the module docstring),
+    after queuing again the runs Redis missed. Returns the JobRun ids started."""
     now_utc = now_utc or utc_now()
     ensure_jobs(now_utc)
+    requeue_waiting(when_down=when_down)
     due = db.session.execute(
         select(ScheduledJob.id, ScheduledJob.next_run_at).where(
             ScheduledJob.enabled.is_(True), ScheduledJob.next_run_at.is_not(None),
@@ -236,12 +257,14 @@ def run_due(now_utc=None):
         run_id = run.id
         db.session.commit()   # no read after this: an in-process run writes on another session
         started.append(run_id)
-        _enqueue(run_id)
+        _enqueue(run_id, when_down)
     return started
 
 
-def run_now(job_id, user=None, trigger="manual"):
-    """Record a manual run of a job (enabled or not) and start it. Returns the JobRun id."""
+def run_now(job_id, user=None, trigger="manual", when_down=None):
+    """Record a manual run of a job (enabled or not) and start it. Returns the JobRun id.
+    With Redis down, a run from the page waits for Redis (a batch or a backup must not hold
+    a web request); one from the command line runs in-process (someone is waiting)."""
     job = db.session.get(ScheduledJob, job_id)
     if job is None:
         raise DomainError("定时任务不存在")
@@ -252,41 +275,122 @@ def run_now(job_id, user=None, trigger="manual"):
     db.session.flush()
     run_id = run.id
     db.session.commit()   # no read after this: an in-process run writes on another session
-    _enqueue(run_id)
+    _enqueue(run_id, when_down or ("inline" if trigger == "cli" else "defer"))
     return run_id
 
 
-def _enqueue(run_id):
-    from app.jobs import enqueue
+def rq_job_id_of(run_id):
+    """The RQ job id of a run: fixed, so a retry or a second enqueue is recognisably the same."""
+    from app.jobs import queue_name
+
+    return f"{queue_name()}-run-{run_id}"
+
+
+def _enqueue(run_id, when_down="defer"):
+    """Hand the run to RQ (or run it in-process without Redis). Returns "queued", "ran" or
+    "waiting" (Redis down: the run stays queued in the database for ``requeue_waiting``)."""
+    from app.jobs import get_queue, submit
     from app.jobs.tasks import run_job
 
-    result = enqueue(run_job, run_id)
+    on_redis = get_queue() is not None
+    result = submit(run_job, (run_id,), when_down=when_down, job_id=rq_job_id_of(run_id), retries=RUN_RETRIES,
+                    timeout=RUN_TIMEOUT_SECONDS)
     rq_id = getattr(result, "id", None)
     if rq_id:
         db.session.execute(update(JobRun).where(JobRun.id == run_id).values(rq_job_id=rq_id)
                            .execution_options(synchronize_session=False))
         db.session.commit()
+        return "queued"
+    return "waiting" if on_redis and result is None and when_down == "defer" else "ran"
+
+
+def is_waiting(run_id):
+    """True when the run is recorded but not on RQ (Redis was down when it was started)."""
+    run = db.session.get(JobRun, run_id)
+    return run is not None and run.status == "queued" and not run.rq_job_id
+
+
+def requeue_waiting(now=None, when_down="defer"):
+    """Queue again the runs that never reached RQ (Redis down) or whose RQ job vanished
+    (Redis restarted without its data), and mark failed the runs left "running" by an RQ job
+    that died for good. Returns the ids queued again."""
+    from app.jobs import DEAD_STATUSES, get_queue, job_status, redis_errors, redis_reachable
+
+    cutoff = (now or datetime.now()) - timedelta(seconds=REQUEUE_AFTER_SECONDS)
+    rows = db.session.execute(select(JobRun.id, JobRun.status, JobRun.rq_job_id).where(
+        JobRun.status.in_(("queued", "running")),
+        func.coalesce(JobRun.started_at, JobRun.enqueued_at) <= cutoff).order_by(JobRun.id)).all()
+    db.session.commit()
+    requeued = []
+    on_redis = get_queue() is not None
+    if not rows or (on_redis and when_down == "defer" and not redis_reachable()):
+        return requeued   # nothing to do, or Redis still down: the next tick tries again
+    for run_id, status, rq_id in rows:
+        try:
+            rq_status = job_status(rq_id) if (on_redis and rq_id) else None
+        except redis_errors():
+            return requeued   # Redis down: try again at the next tick
+        lost = rq_status is None or rq_status in DEAD_STATUSES
+        if status == "queued" and (not rq_id or (on_redis and lost)):
+            if _enqueue(run_id, when_down) != "waiting":
+                requeued.append(run_id)
+        elif status == "running" and rq_id and on_redis and lost:
+            _mark_interrupted(run_id, rq_status)
+    return requeued
+
+
+def _mark_interrupted(run_id, rq_status):
+    db.session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.status == "running").values(
+        status="failed", finished_at=datetime.now(),
+        error=f"运行中断：执行它的进程已退出，重试次数已用完（RQ 状态：{rq_status or '已不存在'}）")
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def queue_overview():
+    """The queue's state for the jobs page: RQ's counts (app.jobs.queue_state) and the runs
+    waiting in the database for Redis."""
+    from app.jobs import queue_state
+
+    state = queue_state()
+    state["waiting"] = db.session.execute(select(func.count(JobRun.id)).where(
+        JobRun.status == "queued", JobRun.rq_job_id.is_(None))).scalar() or 0
+    state["running"] = db.session.execute(select(func.count(JobRun.id)).where(
+        JobRun.status == "running")).scalar() or 0
+    return state
 
 
 # -- running ------------------------------------------------------------------------------
-def execute(run_id):
+def execute(run_id, resume=False):
     """Run one recorded JobRun (called by the RQ task or in-process): status, times, counts
     and the error are recorded; a run that is not queued any more is left alone (so the same
-    run delivered twice runs once). Returns the JobRun."""
+    run delivered twice runs once). ``resume``: RQ runs this run's job again after an attempt
+    that died, so a run still "running" under that job is taken over. Returns the JobRun."""
+    runnable = JobRun.status == "queued"
+    if resume:
+        runnable = runnable | ((JobRun.status == "running") & (JobRun.rq_job_id == rq_job_id_of(run_id)))
+    resumed = resume and db.session.execute(select(JobRun.status).where(JobRun.id == run_id)).scalar() == "running"
     claimed = db.session.execute(
-        update(JobRun).where(JobRun.id == run_id, JobRun.status == "queued")
-        .values(status="running", started_at=datetime.now())
+        update(JobRun).where(JobRun.id == run_id, runnable)
+        .values(status="running", started_at=func.coalesce(JobRun.started_at, datetime.now()))
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     run = db.session.get(JobRun, run_id)
     if run is None or claimed != 1:
         return run
+    if resumed:
+        from flask import current_app
+
+        current_app.logger.warning("job run %s (%s): taking over after an interrupted attempt", run_id, run.job.code)
+    run.resumed = resumed   # read by idempotent jobs (the backup)
     spec = JOBS.get(run.job.code) or (_register_builtin_jobs() or JOBS.get(run.job.code))
     status, counts, error = "success", None, None
     try:
         if spec is None:
             raise DomainError(f"任务“{run.job.code}”未在程序中注册")
         counts = spec.func(run) or {}
+        if resumed and isinstance(counts, dict):
+            counts["resumed"] = 1
         db.session.commit()
     except Exception as exc:  # the run is recorded as failed whatever went wrong
         db.session.rollback()
@@ -346,6 +450,29 @@ def _outbox(run):
     return counts
 
 
+def _daily_backup(run):
+    """数据备份, once per run: when the run is taken over after its worker died and that
+    attempt had already finished an archive (named by its local time, at or after the run
+    started), it is kept and only pruning is done; a half-written ``.part`` is removed."""
+    from app.services import backup
+
+    folder = backup.backup_folder()
+    since = (run.started_at or datetime.now()).replace(microsecond=0)
+    if getattr(run, "resumed", False) and os.path.isdir(folder):
+        names = sorted(os.listdir(folder))
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.startswith(backup.ARCHIVE_PREFIX) and name.endswith(".part"):
+                os.remove(path)   # the dead attempt's unfinished archive
+        done = [n for n in names if backup.ARCHIVE_RE.match(n)
+                and datetime.strptime(backup.ARCHIVE_RE.match(n).group(1), "%Y%m%d-%H%M%S") >= since]
+        if done:
+            deleted = backup.prune(folder)
+            return {"result": f"中断前已备份到 {done[-1]}，未重复备份；清理过期备份 {len(deleted)} 个",
+                    "archive": os.path.join(folder, done[-1]), "pruned": len(deleted)}
+    return backup.scheduled_job(run)
+
+
 def _register_builtin_jobs():
     if "nightly_batch" in JOBS:
         return
@@ -355,6 +482,6 @@ def _register_builtin_jobs():
                          description="按营业日期生成还款、逾期、展期、贷后、审批等提醒并发送"))
     register_job(JobSpec("outbox", "消息发送", _outbox, "interval", interval_minutes=5,
                          description="发送到时的定时短消息、待发送和待重试的短信、待发送的邮件"))
-    from app.services.backup import scheduled_job as _backup_job   # issue #14: backup and restore
-    register_job(JobSpec("daily_backup", "数据备份", _backup_job, "daily", "02:00",
+    # issue #14: backup and restore (app.services.backup), made once-per-run by _daily_backup
+    register_job(JobSpec("daily_backup", "数据备份", _daily_backup, "daily", "02:00",
                          description="备份数据库与附件目录，并删除超过“备份保留天数”的备份"))

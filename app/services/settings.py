@@ -44,6 +44,26 @@ def get(key, default=None):
     return value
 
 
+def prime(key, value_type, raw):
+    """Cache a parameter another statement has read alongside its own (``value_type`` None:
+    the row does not exist), so ``get`` needs no query of its own in this request. A value
+    already cached stays (one request sees one value); a value that does not parse is left
+    to ``get``, which reports it."""
+    cache = _cache()
+    if key in cache or value_type is None or not has_app_context():
+        return
+    try:
+        cache[key] = parse_value(value_type, raw, label=key)
+    except DomainError:
+        pass
+
+
+def setting_column(key, column):
+    """A scalar subquery of one column of parameter ``key``'s row (NULL when missing), to
+    read a parameter inside another statement (``prime``)."""
+    return select(column).where(Setting.key == key).scalar_subquery()
+
+
 def set_value(key, raw):
     """Validate and store a new value; raises DomainError and changes nothing when bad."""
     row = db.session.execute(select(Setting).where(Setting.key == key)).scalar_one_or_none()

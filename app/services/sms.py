@@ -19,7 +19,23 @@ Sending one message (``send_one``) is claimed by one UPDATE (queued or due retry
 so two workers never send one twice; the daily cap is counted in ``SmsQuota`` with an atomic
 ``UPDATE … WHERE count < cap``. The parameters ``sms_daily_cap``, ``sms_max_attempts`` and
 ``sms_retry_backoff_seconds`` are editable in 系统参数.
+
+Faults (docs/faults.md) — never lost, never sent twice:
+
+- gateway down (connection refused or timed out before the request was sent): retried with
+  backoff (doubling, at most ``MAX_BACKOFF_SECONDS``) for up to ``OUTAGE_ATTEMPTS`` attempts,
+  so an outage of hours does not use up ``sms_max_attempts``;
+- the gateway answered "no" (HTTP error, answer not matching ``SMS_HTTP_SUCCESS``):
+  retried up to ``sms_max_attempts``;
+- outcome unknown (the request went out but no answer came: a read timeout, a dropped
+  connection, or a worker killed while sending, seen as a "sending" claim older than
+  ``SENDING_LEASE_SECONDS``): the gateway may have sent it, so it is NOT sent again by
+  itself; it is marked failed with the reason, visible in the outbox, and a person resends
+  it after checking. ``SMS_HTTP_DEDUPLICATES`` = 1 declares that the gateway drops a repeated
+  ``{id}`` (which must then be in ``SMS_HTTP_PARAMS``): such outcomes are retried like any
+  failure.
 """
+import http.client
 import json
 import os
 import re
@@ -55,6 +71,12 @@ DEFAULT_TEMPLATES = {
 MOBILE = re.compile(r"^1\d{10}$")
 MAX_LENGTH = 500
 DEFAULT_CAP, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF = 5, 3, 60
+#: Attempts while the gateway cannot be reached at all (≈ 4 h with the default backoff).
+OUTAGE_ATTEMPTS = 10
+MAX_BACKOFF_SECONDS = 3600
+#: A "sending" claim older than this belongs to a sender that died (longer than any timeout).
+SENDING_LEASE_SECONDS = 600
+UNKNOWN_OUTCOME = "结果未知，为避免重复发送未自动重发，请向短信网关核实后再重发"
 
 
 def _conf(key, default=None):
@@ -225,6 +247,8 @@ class GatewayResult:
     ok: bool
     response: str = ""
     error: str = ""
+    unreachable: bool = False   # nothing reached the gateway: safe to retry, an outage
+    uncertain: bool = False     # the request went out, no answer: it may have been sent
 
 
 class LogGateway:
@@ -279,8 +303,14 @@ class HttpGateway:
                 status = response.status
         except urllib.error.HTTPError as exc:
             return GatewayResult(False, exc.read(2000).decode("utf-8", "replace"), f"网关返回 HTTP {exc.code}")
-        except (urllib.error.URLError, OSError) as exc:
-            return GatewayResult(False, "", f"无法连接短信网关：{getattr(exc, 'reason', exc)}")
+        except urllib.error.URLError as exc:
+            # urllib wraps what fails while connecting and sending the request: the gateway
+            # got no complete request, so a retry cannot send the message twice.
+            return GatewayResult(False, "", f"无法连接短信网关：{exc.reason}", unreachable=True)
+        except (OSError, http.client.HTTPException) as exc:
+            # Failing while waiting for the answer (timeout, connection dropped): the request
+            # was sent, and the gateway may well have sent the message.
+            return GatewayResult(False, "", f"短信网关无应答（{type(exc).__name__}: {exc}）", uncertain=True)
         if not 200 <= status < 300:
             return GatewayResult(False, body, f"网关返回 HTTP {status}")
         if self.success and not re.search(self.success, body):
@@ -317,55 +347,102 @@ def take_quota(mobile, day, cap):
 
 
 def backoff_seconds(attempts):
-    """Wait before the next attempt after ``attempts`` failures: base × 2^(attempts-1)."""
+    """Wait before the next attempt after ``attempts`` failures: base × 2^(attempts-1), at
+    most MAX_BACKOFF_SECONDS."""
     base = _int_setting("sms_retry_backoff_seconds", DEFAULT_BACKOFF)
-    return base * (2 ** max(attempts - 1, 0))
+    return min(base * (2 ** min(max(attempts - 1, 0), 20)), max(MAX_BACKOFF_SECONDS, base))
+
+
+def _gateway_deduplicates():
+    """The operator declares that the gateway drops a repeated message id ({id} in the params)."""
+    flag = str(_conf("SMS_HTTP_DEDUPLICATES", "") or "").lower() in ("1", "true", "yes", "on")
+    return flag and "{id}" in str(_conf("SMS_HTTP_PARAMS", "") or "")
+
+
+def _max_attempts(result):
+    limit = _int_setting("sms_max_attempts", DEFAULT_ATTEMPTS)
+    return max(limit, OUTAGE_ATTEMPTS) if result.unreachable else limit
+
+
+@dataclass
+class Outgoing:
+    """What a gateway needs of a message: a plain copy, so no database read (and on SQLite
+    no lock) is held while the gateway is called."""
+
+    id: int
+    mobile: str
+    content: str
+    attempts: int
 
 
 def send_one(sms_id, now=None):
     """Try to send one message; returns its status afterwards (or None when another worker
     has it or it is not due)."""
-    from app.services.scheduler import beijing_today
-
     now = now or datetime.now()
+    # The claim also sets a lease (next_attempt_at): a "sending" row past it was left by a
+    # sender that died mid-attempt (recover_interrupted).
     claimed = db.session.execute(
         update(SmsMessage).where(
             SmsMessage.id == sms_id, SmsMessage.direction == "out",
             (SmsMessage.status == "queued") | ((SmsMessage.status == "retry") & (SmsMessage.next_attempt_at <= now)))
-        .values(status="sending").execution_options(synchronize_session=False)).rowcount
+        .values(status="sending", next_attempt_at=now + timedelta(seconds=SENDING_LEASE_SECONDS))
+        .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         db.session.rollback()
         return None
+    outgoing = _take_quota_or_cap(sms_id)
+    if outgoing is None:
+        return "capped"
+    try:
+        result = gateway().send(outgoing)
+    except DomainError as exc:
+        result = GatewayResult(False, "", exc.message)
+    values = _after_attempt(outgoing.attempts + 1, result, now)
+    retry_in = backoff_seconds(values["attempts"]) if values["status"] == "retry" else None
+    # Settings were read above: end that read so the UPDATE starts its own transaction (on
+    # SQLite a read upgraded to a write can deadlock with an overlapping outbox run).
+    db.session.commit()
+    db.session.execute(update(SmsMessage).where(SmsMessage.id == sms_id).values(**values)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    if retry_in is not None:
+        _schedule_retry(sms_id, retry_in)
+    return values["status"]
+
+
+def _take_quota_or_cap(sms_id):
+    """In the claim's transaction: count the message against the daily cap (once per
+    message) and commit. Returns an ``Outgoing`` copy, or None when it was capped."""
+    from app.services.scheduler import beijing_today
+
     message = db.session.get(SmsMessage, sms_id)
     db.session.refresh(message)
     if not message.quota_taken:
         cap = _int_setting("sms_daily_cap", DEFAULT_CAP)
         if not take_quota(message.mobile, beijing_today(), cap):
-            message.status = "capped"
+            message.status, message.next_attempt_at = "capped", None
             message.last_error = f"该号码今日已发送 {cap} 条，达到每日上限"
             db.session.commit()
-            return message.status
+            return None
         message.quota_taken = True
+    outgoing = Outgoing(message.id, message.mobile, message.content, message.attempts or 0)
     db.session.commit()
-    try:
-        result = gateway().send(message)
-    except DomainError as exc:
-        result = GatewayResult(False, "", exc.message)
-    message.attempts = (message.attempts or 0) + 1
-    message.gateway_response = (result.response or "")[:2000]
+    return outgoing
+
+
+def _after_attempt(attempts, result, now):
+    """The message's columns after attempt number ``attempts`` ended with ``result``."""
+    values = {"attempts": attempts, "gateway_response": (result.response or "")[:2000]}
     if result.ok:
-        message.status, message.sent_at, message.last_error, message.next_attempt_at = "sent", datetime.now(), None, None
+        values.update(status="sent", sent_at=datetime.now(), last_error=None, next_attempt_at=None)
+    elif result.uncertain and not _gateway_deduplicates():
+        values.update(status="failed", next_attempt_at=None, last_error=f"{result.error}：{UNKNOWN_OUTCOME}")
+    elif attempts < _max_attempts(result):
+        values.update(status="retry", last_error=result.error,
+                      next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)))
     else:
-        message.last_error = result.error
-        if message.attempts < _int_setting("sms_max_attempts", DEFAULT_ATTEMPTS):
-            message.status = "retry"
-            message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
-        else:
-            message.status, message.next_attempt_at = "failed", None
-    db.session.commit()
-    if message.status == "retry":
-        _schedule_retry(message.id, backoff_seconds(message.attempts))
-    return message.status
+        values.update(status="failed", last_error=result.error, next_attempt_at=None)
+    return values
 
 
 def _schedule_retry(sms_id, seconds):
@@ -380,16 +457,38 @@ def _schedule_retry(sms_id, seconds):
         current_app.logger.warning("SMS %s: retry not scheduled on RQ (%s)", sms_id, exc)
 
 
-def dispatch(now=None, limit=500):
-    """Send every queued message and every retry that is due. Returns counts by status."""
+def recover_interrupted(now=None):
+    """Messages left "sending" past their lease: their sender died mid-attempt (worker
+    killed, connection lost). Whether the gateway sent them cannot be known, so they are
+    marked failed with the reason (kept in the outbox, resendable), never sent again by
+    themselves. Returns how many."""
     now = now or datetime.now()
+    stale = (SmsMessage.direction == "out") & (SmsMessage.status == "sending") & (
+        SmsMessage.next_attempt_at.is_(None) | (SmsMessage.next_attempt_at <= now))
+    count = db.session.execute(
+        update(SmsMessage).where(stale).values(
+            status="failed", next_attempt_at=None, last_error="发送过程中断（发送进程退出或网关无应答）：" + UNKNOWN_OUTCOME)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if count:
+        current_app.logger.warning("SMS: %s message(s) interrupted while sending marked failed (outcome unknown)",
+                                   count)
+    return count
+
+
+def dispatch(now=None, limit=500):
+    """Send every queued message and every retry that is due (after settling the sends that
+    were interrupted). Returns counts by status."""
+    now = now or datetime.now()
+    db.session.commit()   # each write below starts its own transaction (see send_one)
+    interrupted = recover_interrupted(now)
     ids = db.session.execute(
         select(SmsMessage.id).where(SmsMessage.direction == "out",
                                     (SmsMessage.status == "queued")
                                     | ((SmsMessage.status == "retry") & (SmsMessage.next_attempt_at <= now)))
         .order_by(SmsMessage.id).limit(limit)).scalars().all()
     db.session.commit()
-    counts = {}
+    counts = {"interrupted": interrupted} if interrupted else {}
     for sms_id in ids:
         status = send_one(sms_id, now)
         if status:

@@ -10,9 +10,53 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.domain.errors import DomainError
+from app.views.widgets import blank_choices_readable
 
 
-class AppModelView(ModelView):
+def readable(value):
+    """A value as a list or show page cell shows it to people, not programmers: booleans as
+    是/否, nothing as an empty cell, a list of related rows as their names joined with 、."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _l("Yes") if value else _l("No")
+    if isinstance(value, (list, tuple, set)):
+        return "、".join(str(readable(v)) for v in value)
+    return value
+
+
+class ReadableFormatters(dict):
+    """``formatters_columns`` whose ``get`` always answers: the view's own formatter (if
+    any) followed by ``readable``. FAB's list and show templates (and FAB's other list
+    widgets) call ``formatters_columns.get(column)`` for every cell, so each column of each
+    list, show page and fieldset goes through it, whatever the view declares."""
+
+    def get(self, key, default=None):
+        own = super().get(key, default)
+        if own is None:
+            return readable
+        return lambda value: readable(own(value))
+
+
+class ReadableViewMixin:
+    """What every ModelView of the app shows people (mix it in before FAB's ModelView):
+
+    - list and show cells through ``readable`` (no True/False/None);
+    - optional relation drop-downs with a real blank choice (``blank_choices_readable``:
+      FAB's showed "__None")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.formatters_columns = ReadableFormatters(self.formatters_columns or {})
+
+    def _init_forms(self):
+        super()._init_forms()
+        blank_choices_readable(self.add_form)
+        blank_choices_readable(self.edit_form)
+        blank_choices_readable(self.search_form, searching=True)
+
+
+class AppModelView(ReadableViewMixin, ModelView):
     """ModelView with a modest page size (lists stay fast on big tables).
 
     The many-to-one relations a list shows (``customer``, ``officer``, ``loan.customer`` …)

@@ -581,9 +581,11 @@ class JobScheduleView(BaseView):
 
     def _render(self, errors=None):
         rows = [(job, scheduler.last_runs(job, 5)) for job in scheduler.jobs()]
+        # The queue's state (Redis reachable, RQ's counts, runs waiting for Redis): short
+        # timeouts in app.jobs, so a Redis that is down costs this page two seconds at most.
         return self.render_template("microloan/job_list.html", title=_l("Scheduled jobs"), rows=rows,
                                     errors=errors or {}, scheduler=scheduler, specs=scheduler.JOBS,
-                                    counts_of=scheduler.counts_of)
+                                    counts_of=scheduler.counts_of, queue=scheduler.queue_overview())
 
     @expose("/list/")
     @has_access
@@ -618,7 +620,13 @@ class JobScheduleView(BaseView):
             db.session.rollback()
             flash(exc.message, "danger")
             return redirect(url_for("JobScheduleView.list"))
-        flash("已开始运行，结果见运行记录", "success")
+        if scheduler.is_waiting(run_id):
+            from flask_babel import gettext
+
+            flash(gettext("Redis is unreachable: the run is recorded and starts when Redis is back "
+                          "(or run it now with flask jobs run on the server)."), "warning")
+        else:
+            flash("已开始运行，结果见运行记录", "success")
         return redirect(url_for("JobScheduleView.runs", pk=pk, highlight=run_id))
 
     @expose("/runs/<int:pk>")

@@ -10,7 +10,7 @@ from datetime import date
 from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -36,6 +36,18 @@ def _date_arg(name, default=None):
 def _int_arg(name):
     value = (request.args.get(name) or "").strip()
     return int(value) if value.isdigit() else None
+
+
+def export_in_background(family, code, filters, rows, title, back):
+    """The redirect back to the report when its export of ``rows`` rows is over the threshold
+    and has been queued (reports.exports: the link arrives in the user's messages); None when
+    it is small enough to download now."""
+    if rows <= exports.threshold():
+        return None
+    exports.enqueue_export(family, code, filters, g.user)
+    flash(gettext("%(title)s has many rows: it is being exported in the background, and the download link "
+                  "will be sent to your messages when it is ready.", title=title), "info")
+    return redirect(back)
 
 
 def _layout():
@@ -271,10 +283,10 @@ class ReportLoanView(BaseView):
             abort(404)
         filters = self._filters()
         report = business.REPORTS[code]
-        if business.count(code, filters, g.user) > exports.threshold():
-            exports.enqueue_export(code, filters, g.user)
-            flash(f"{report.title}数据量较大，已转入后台导出；完成后下载链接会发送到您的站内消息。", "info")
-            return redirect(url_for("ReportLoanView.table", code=code, **request.args))
+        queued = export_in_background("loans", code, filters, business.count(code, filters, g.user), report.title,
+                                      url_for("ReportLoanView.table", code=code, **request.args))
+        if queued is not None:
+            return queued
         stamp = (filters.as_of or settings.business_date())
         return xlsx_download(business.workbook(code, filters, g.user), f"{report.title}_{stamp:%Y%m%d}.xlsx")
 

@@ -27,7 +27,7 @@ from app.models.customer import Bank
 from app.services import loans, settings
 from app.services.reports import finance
 from app.views.base import xlsx_download
-from app.views.reports import _choices, _date_arg, _int_arg, _layout, _money
+from app.views.reports import _choices, _date_arg, _int_arg, _layout, _money, export_in_background
 
 TEMPLATES = "microloan/reports_finance/"
 PAGE_SIZE = 100
@@ -82,6 +82,13 @@ def refused_to(endpoint):
                 return redirect(url_for(endpoint))
         return wrapper
     return decorate
+
+
+def _background(code, filters, endpoint):
+    """Queue the finance list ``code``'s export when it is over the threshold (see
+    reports.export_in_background); None to download it now."""
+    return export_in_background("finance", code, filters, finance.count(code, filters, g.user),
+                                finance.export_title(code), url_for(endpoint, **_args()))
 
 
 class ReportFinanceView(BaseView):
@@ -144,6 +151,9 @@ class ReportFinanceView(BaseView):
     @refused_to("ReportFinanceView.detail")
     def detail_export(self):
         filters = _filters()
+        queued = _background("detail", filters, "ReportFinanceView.detail")
+        if queued is not None:
+            return queued
         return xlsx_download(finance.detail_workbook(filters, g.user), f"收支明细_{_stamp(filters)}.xlsx")
 
     # -- 未归还客户保证金统计 --
@@ -164,6 +174,9 @@ class ReportFinanceView(BaseView):
     @refused_to("ReportFinanceView.deposits")
     def deposits_export(self):
         filters = _filters()
+        queued = _background("deposits", filters, "ReportFinanceView.deposits")
+        if queued is not None:
+            return queued
         return xlsx_download(finance.customer_deposits_workbook(filters, g.user),
                              f"未归还客户保证金统计_{_stamp(filters, True)}.xlsx")
 
@@ -213,6 +226,9 @@ class ReportFinanceView(BaseView):
         if candidates:
             flash("请先选定一个项目，或清空项目以导出全部", "warning")
             return redirect(url_for("ReportFinanceView.journal", **_args()))
+        queued = _background("journal", filters, "ReportFinanceView.journal")
+        if queued is not None:
+            return queued
         name = f"项目收付流水账_{loan.loan_no}" if loan is not None else "项目收付流水账"
         return xlsx_download(finance.journal_workbook(filters, g.user), f"{name}_{_stamp(filters)}.xlsx")
 

@@ -120,7 +120,7 @@ class ReportStatisticsView(BaseView):
     @has_access
     @permission_name("export")
     def export(self):
-        from app.services.reports import exports
+        from app.views.reports import export_in_background
 
         code = self._tab()
         try:
@@ -128,10 +128,10 @@ class ReportStatisticsView(BaseView):
         except DomainError as exc:
             return _bad_filters(exc, "ReportStatisticsView.list", tab=code)
         tab = statistics.TABS[code]
-        if statistics.count(code, filters, g.user) > exports.threshold():
-            statistics.enqueue_export(code, filters, g.user)
-            flash(f"{tab.title}数据量较大，已转入后台导出；完成后下载链接会发送到您的站内消息。", "info")
-            return redirect(url_for("ReportStatisticsView.list", **_args()))
+        queued = export_in_background("statistics", code, filters, statistics.count(code, filters, g.user),
+                                      tab.title, url_for("ReportStatisticsView.list", **_args()))
+        if queued is not None:
+            return queued
         return xlsx_download(statistics.workbook(code, filters, g.user),
                              f"贷款业务统计_{tab.title}_{filters.as_of:%Y%m%d}.xlsx")
 

@@ -197,12 +197,11 @@ class RepaymentApi(ApiDocsMixin, JsonErrorsMixin, BaseApi):
                     raise DomainError("不能包含控制字符", name)
             if len((data.get("remarks") or "").strip()) > 300:  # the service would cut it without a word
                 raise DomainError("备注不能超过 300 字", "remarks")
-            earlier = repayments.by_key(key.strip()) if isinstance(key, str) and key.strip() else None
             receipt = repayments.post_repayment(loan.id, raw_amount, on, fund, _acting_user(), key,
                                                 payer=data.get("payer"), remarks=data.get("remarks"))
         except DomainError as exc:
             return self._error(exc)
-        replay = earlier is not None and earlier.id == receipt.id
+        replay = repayments.was_replayed(receipt)   # the service knows: no second lookup of the key
         return self.response(200 if replay else 201, **receipt_json(receipt), replayed=replay)
 
     # -- GET /<id>/repayments ------------------------------------------------------------

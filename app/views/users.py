@@ -2,9 +2,10 @@
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 
+from app.views.base import ReadableViewMixin
 
 
-class AppUserDBModelView(UserDBModelView):
+class AppUserDBModelView(ReadableViewMixin, UserDBModelView):
     label_columns = {
         **UserDBModelView.label_columns,
         "first_name": _l("Given name"),

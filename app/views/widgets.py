@@ -5,9 +5,12 @@ endpoint (JSON ``{"results": [{"id", "text"}]}``) as the user types.
 """
 from flask import url_for
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2ManyWidget, Select2Widget
+from flask_appbuilder.fields import QuerySelectField
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import DecimalField, Field, IntegerField, SelectField, SelectMultipleField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import Optional, StopValidation
 
 from app.extensions import db
@@ -129,3 +132,49 @@ class CommaListField(SelectMultipleField):
 
     def populate_obj(self, obj, name):
         setattr(obj, name, ",".join(self.data or []))
+
+
+# -- The blank choice of an optional relation drop-down ----------------------------------
+#: FAB's own msgid for its select2 placeholder (请选择 in FAB's and our catalogue).
+BLANK_CHOICE = _l("Select Value")
+
+
+class BlankableQuerySelectField(QuerySelectField):
+    """FAB's QuerySelectField, whose blank choice is ``<option value="">`` with no label.
+
+    FAB writes the blank choice as ``value="__None"`` with an empty label, and WTForms
+    shows the value when the label is empty: users saw "__None". With the value "" the
+    option is select2's placeholder instead (it shows 请选择, greyed, and its clear button
+    really clears: select2 clears to "", which FAB's field did not know, so the old
+    relation was kept). "__None" is still read as blank (forms posted by old pages)."""
+
+    def iter_choices(self):
+        if self.allow_blank:
+            yield ("", "", self.data is None, {})
+        for pk, obj in self._get_object_list():
+            yield (pk, self.get_label(obj), obj == self.data, {})
+
+    def process_formdata(self, valuelist):
+        if valuelist and self.allow_blank and valuelist[0] in ("", "__None"):
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+def blank_choices_readable(form_class, searching=False):
+    """Make the blank choice of every optional relation drop-down of ``form_class`` (a
+    form class FAB generated, fields still unbound) readable: on add/edit forms the field
+    becomes a BlankableQuerySelectField; on a search form, whose filters FAB applies with
+    the value "__None", only the label changes (请选择)."""
+    if form_class is None:
+        return
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if not (isinstance(unbound, UnboundField) and unbound.field_class is QuerySelectField
+                and unbound.kwargs.get("allow_blank")):
+            continue
+        if searching:
+            if not unbound.kwargs.get("blank_text"):
+                unbound.kwargs["blank_text"] = BLANK_CHOICE
+        else:
+            unbound.field_class = BlankableQuerySelectField

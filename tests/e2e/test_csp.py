@@ -93,3 +93,11 @@ def test_classification_portfolio_chart_under_the_csp(page):
     assert page.evaluate("typeof window.echarts") == "object"
     _no_violations(page)
     page.wait_for_selector("#classification-chart canvas", timeout=3000)
+
+
+def test_swagger_ui_works_under_the_csp(page):
+    _open(page, "/swagger/v1")
+    page.wait_for_selector(".opblock", timeout=10000)
+    assert page.evaluate("typeof window.SwaggerUIBundle") == "function"
+    assert page.locator(".opblock").count() >= 20
+    _no_violations(page)

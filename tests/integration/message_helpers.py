@@ -63,6 +63,17 @@ class Gateway:
 
 
 @contextmanager
+def app_config(app, settings):
+    """``app.config`` with ``settings`` for the block, restored after it."""
+    saved = {k: app.config.get(k) for k in settings}
+    app.config.update(settings)
+    try:
+        yield
+    finally:
+        app.config.update(saved)
+
+
+@contextmanager
 def loopback_gateway(app, **config):
     gateway = Gateway()
     gateway.thread.start()
@@ -70,12 +81,10 @@ def loopback_gateway(app, **config):
                 "SMS_HTTP_PARAMS": '{"account": "ml", "mobile": "{mobile}", "content": "{sign}{content}"}',
                 "SMS_HTTP_SUCCESS": r'"code"\s*:\s*0', "SMS_SIGNATURE": "【测试小贷】", "SMS_HTTP_TIMEOUT": "5"}
     settings.update(config)
-    saved = {k: app.config.get(k) for k in settings}
-    app.config.update(settings)
     try:
-        yield gateway
+        with app_config(app, settings):
+            yield gateway
     finally:
-        app.config.update(saved)
         gateway.server.shutdown()
         gateway.server.server_close()
 

@@ -21,6 +21,7 @@ of 次级 (substandard) is set before the batch runs for 2026-03-31.
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from flask import g
 from sqlalchemy import select, update
 
@@ -97,3 +98,28 @@ def build(app):
         batch.run(AS_OF, user=g.user, trigger="cli")
         db.session.remove()
     return ids
+
+
+# Fixtures for the modules that share this portfolio (imported by name there): it is built once
+# per module, and the autouse per-test reset of tests/integration/conftest.py is replaced by
+# one reset at the end of the module.
+@pytest.fixture(autouse=True)
+def _baseline():
+    yield
+
+
+def built_once(app, build_portfolio):
+    """The body of a module-scoped ``portfolio`` fixture: a clean database, the portfolio,
+    and a clean database again after the module's last test."""
+    from tests.conftest import reset_database
+
+    with app.app_context():
+        reset_database()
+    yield build_portfolio(app)
+    with app.app_context():
+        reset_database()
+
+
+@pytest.fixture(scope="module")
+def portfolio(app):
+    yield from built_once(app, build)

@@ -2,30 +2,12 @@
 the same date, within the data scope; the home page shows the section to those allowed."""
 from decimal import Decimal
 
-import pytest
 
 from . import reports_portfolio as P
+from .reports_portfolio import _baseline, portfolio  # noqa: F401  (fixtures)
 from .test_loans import acting, text_of
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def _baseline():
-    """Overrides tests/integration/conftest.py: the portfolio is built once for the module."""
-    yield
-
-
-@pytest.fixture(scope="module")
-def portfolio(app):
-    from tests.conftest import reset_database
-
-    with app.app_context():
-        reset_database()
-    ids = P.build(app)
-    yield ids
-    with app.app_context():
-        reset_database()
 
 
 def _client(app, username):

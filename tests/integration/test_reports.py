@@ -9,27 +9,10 @@ import openpyxl
 import pytest
 
 from . import reports_portfolio as P
+from .reports_portfolio import _baseline, portfolio  # noqa: F401  (fixtures)
 from .test_loans import acting, text_of
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def _baseline():
-    """Overrides tests/integration/conftest.py: no reset between the tests of this module."""
-    yield
-
-
-@pytest.fixture(scope="module")
-def portfolio(app):
-    from tests.conftest import reset_database
-
-    with app.app_context():
-        reset_database()
-    ids = P.build(app)
-    yield ids
-    with app.app_context():
-        reset_database()
 
 
 def _by_label(rows):
@@ -290,20 +273,21 @@ def test_big_export_goes_to_the_background(app, portfolio, monkeypatch):
 
     monkeypatch.setattr(exports, "threshold", lambda: 3)
     monkeypatch.setitem(app.config, "REDIS_URL", None)   # the job runs in-process (no worker here)
+    import os
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import AppUser
+
     client = _client(app, "finance")
+    with app.app_context():
+        user_id = db.session.execute(select(AppUser.id).where(AppUser.username == "finance")).scalar_one()
+        folder = exports.export_dir(user_id)
+        before = set(os.listdir(folder))      # other tests' exports of the same user
     r = client.get(f"/reports/loans/table/ledger/export/?as_of={P.AS_OF}")
     assert r.status_code == 302
-    with app.app_context():
-        from sqlalchemy import select
-
-        from app.extensions import db
-        from app.models import AppUser
-
-        user_id = db.session.execute(select(AppUser.id).where(AppUser.username == "finance")).scalar_one()
-        import os
-
-        folder = exports.export_dir(user_id)
-        files = [f for f in os.listdir(folder) if f.endswith(".xlsx")]
+    files = [f for f in set(os.listdir(folder)) - before if f.endswith(".xlsx")]
     assert len(files) == 1
     token = files[0][:-5]
     r = client.get(f"/reports/loans/download/{token}")

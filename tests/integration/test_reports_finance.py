@@ -170,14 +170,7 @@ def build(app):
 
 @pytest.fixture(scope="module")
 def portfolio(app):
-    from tests.conftest import reset_database
-
-    with app.app_context():
-        reset_database()
-    ids = build(app)
-    yield ids
-    with app.app_context():
-        reset_database()
+    yield from P.built_once(app, build)
 
 
 def _filters(**kwargs):
@@ -569,3 +562,29 @@ def test_other_exports(app, portfolio):
     sheet = _sheet(client.get("/reports/banks/cooperation/export/?start=2026-03-01&end=2026-03-31"))
     _top, header, body, total = _table(sheet, "银行")
     assert sum(D(str(row[header.index("本期支付利息")] or 0)) for row in body) == D("15000.00")
+
+
+@pytest.mark.parametrize("path, title, first_header", [
+    ("/reports/finance/detail/export/?start=2026-03-01&end=2026-03-31", "收支明细", "资金账户"),
+    ("/reports/finance/deposits/export/?as_of=2026-03-31", "未归还客户保证金统计", "业务编号"),
+    ("/reports/finance/journal/export/?start=2026-03-01&end=2026-03-31", "项目收付流水账", "日期"),
+])
+def test_big_finance_exports_go_to_the_background(app, portfolio, monkeypatch, path, title, first_header):
+    """Over the threshold the export is a job: the same workbook arrives as a link in the
+    user's messages, and only that user can download it."""
+    from app.models.messages import Message
+    from app.services.reports import exports
+
+    client = _client(app, "finance")
+    direct = _table(_sheet(client.get(path)), first_header)
+    monkeypatch.setattr(exports, "threshold", lambda: 1)
+    monkeypatch.setitem(app.config, "REDIS_URL", None)    # the job runs in-process (no worker here)
+    response = client.get(path)
+    assert response.status_code == 302 and "/export/" not in response.headers["Location"]
+    with app.app_context():
+        message = db.session.execute(select(Message).where(Message.link.like("/reports/loans/download/%"))
+                                     .order_by(Message.id.desc())).scalars().first()
+        assert message is not None and title in message.subject
+    queued = _table(_sheet(client.get(message.link)), first_header)
+    assert queued[1:] == direct[1:]                       # header, rows and totals as downloaded directly
+    assert _client(app, "manager").get(message.link).status_code == 404     # another user's file

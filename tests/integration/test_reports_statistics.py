@@ -104,14 +104,7 @@ def build(app):
 
 @pytest.fixture(scope="module")
 def portfolio(app):
-    from tests.conftest import reset_database
-
-    with app.app_context():
-        reset_database()
-    ids = build(app)
-    yield ids
-    with app.app_context():
-        reset_database()
+    yield from P.built_once(app, build)
 
 
 def F(**kw):

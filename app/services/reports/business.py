@@ -507,6 +507,17 @@ def workbook(code, filters, user, output=None):
                                 sheet_name=report.title, constant_memory=True, output=output)
 
 
+def export_filters(values):
+    """The filters of a queued export (reports.exports)."""
+    from app.services.reports.exports import dates_from
+
+    return Filters(**dates_from(values))
+
+
+def export_title(code):
+    return REPORTS[code].title
+
+
 # -- 贷款情况统计表 (by branch) ------------------------------------------------------------------
 @dataclass
 class BranchRow:
@@ -529,8 +540,8 @@ def loan_statistics(as_of=None, user=None):
     dates = common.ReportDates(as_of)
     bal = common.balances([as_of], nonzero=True)
     class_expr, class_sub = common.class_at(as_of, "scls")
-    late = (select(Installment.loan_id).where(Installment.due_date < as_of, common.unpaid_at(as_of))
-            .group_by(Installment.loan_id).subquery("late"))
+    rows = common.overdue_rows(as_of, "late_rows", Installment.loan_id)
+    late = select(rows.c.loan_id).group_by(rows.c.loan_id).subquery("late")
     inner = (select(Loan.branch_id, bal.c.b0, class_expr.label("k"), late.c.loan_id.label("late"))
              .select_from(bal).join(Loan, Loan.id == bal.c.loan_id).outerjoin(late, late.c.loan_id == Loan.id))
     if class_sub is not None:

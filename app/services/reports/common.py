@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, String, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import Date, Numeric, String, and_, case, func, literal, or_, select, type_coerce, union_all
 
 from app.extensions import db
 from app.models import JournalLine, Loan, Voucher
@@ -109,18 +109,27 @@ def last_voucher_date():
     return db.session.execute(select(func.max(Voucher.business_date))).scalar()
 
 
-def balances(dates, loan_ids=None, name="bal", nonzero=False):
+def balances(dates, loan_ids=None, name="bal", nonzero=False, frozen_ok=True, materialize=False):
     """Subquery (loan_id, b0, b1, …): each loan's principal outstanding at the end of each date.
 
     ``nonzero``: the caller ignores loans whose balances are zero at every date. Then the
     balances start from the loans' stored ``principal_balance`` (kept by the ledger in each
     posting's transaction, checked against the journal each night) and take off what was
-    posted after each date: only the lines after the earliest date are read, none when every
-    date is on or after the last voucher's.
+    posted after each date: only the lines after the earliest such date are read, none when
+    every date is on or after the last voucher's. A locked month end (``month_end``: frozen
+    at period close) is read from its frozen balances instead (``frozen_ok``). ``materialize``:
+    a CTE computed once (for a ``loan_ids`` set the planner cannot estimate, which it would
+    otherwise recompute per row of a nested loop).
     """
     latest = last_voucher_date()
     if nonzero:
-        return _balances_from_stored(dates, latest, loan_ids, name)
+        frozen = set()
+        if frozen_ok and latest is not None:
+            from app.services import month_end
+
+            frozen = month_end.frozen(day for day in dates if day < latest)
+        query = _balances_from_stored(dates, latest, loan_ids, frozen, name)
+        return materialized(query, name) if materialize else query.subquery(name)
     net = JournalLine.debit - JournalLine.credit
     columns = [JournalLine.loan_id.label("loan_id")]
     join = False
@@ -141,27 +150,77 @@ def balances(dates, loan_ids=None, name="bal", nonzero=False):
     return query.subquery(name)
 
 
-def _balances_from_stored(dates, latest, loan_ids, name):
-    past = [day for day in dates if latest is not None and day < latest]
-    if not past:
-        columns = [type_coerce(Loan.principal_balance, MONEY).label(f"b{n}") for n in range(len(dates))]
-        query = select(Loan.id.label("loan_id"), *columns).where(Loan.principal_balance != 0)
-    else:
+def _balances_from_stored(dates, latest, loan_ids, frozen=frozenset(), name="bal"):
+    past = {day for day in dates if latest is not None and day < latest and day not in frozen}
+    query = select(Loan.id.label("loan_id"))
+    found = [Loan.principal_balance != 0]
+    later = snap = None
+    if past:
         net = JournalLine.debit - JournalLine.credit
         moved = [func.sum(case((Voucher.business_date > day, net), else_=literal(0))).label(f"m{n}")
-                 for n, day in enumerate(dates)]
+                 for n, day in enumerate(dates) if day in past]
         later = (select(JournalLine.loan_id, *moved).join(Voucher, Voucher.id == JournalLine.voucher_id)
                  .where(Voucher.business_date > min(past), JournalLine.account_id.in_(principal_account_ids()),
                         JournalLine.loan_id.is_not(None))
                  .group_by(JournalLine.loan_id).subquery(name + "_later"))
-        # Rounded to the fen: SQLite subtracts NUMERIC columns as binary floats.
-        columns = [type_coerce(func.round(Loan.principal_balance - func.coalesce(later.c[f"m{n}"], 0), 2), MONEY)
-                   .label(f"b{n}") for n in range(len(dates))]
-        query = (select(Loan.id.label("loan_id"), *columns).outerjoin(later, later.c.loan_id == Loan.id)
-                 .where(or_(Loan.principal_balance != 0, later.c.loan_id.is_not(None))))
+        query = query.outerjoin(later, later.c.loan_id == Loan.id)
+        found.append(later.c.loan_id.is_not(None))
+    if frozen:
+        from app.models import LoanMonthBalance as M
+
+        held = [func.sum(case((M.month_end == day, M.principal), else_=literal(0))).label(f"f{n}")
+                for n, day in enumerate(dates) if day in frozen]
+        snap = select(M.loan_id, *held).where(M.month_end.in_(sorted(frozen)))
+        if loan_ids is not None:
+            snap = snap.where(M.loan_id.in_(loan_ids))
+        snap = snap.group_by(M.loan_id).subquery(name + "_frozen")
+        query = query.outerjoin(snap, snap.c.loan_id == Loan.id)
+        found.append(snap.c.loan_id.is_not(None))
+    columns = []
+    for n, day in enumerate(dates):
+        if day in frozen:
+            value = func.coalesce(snap.c[f"f{n}"], 0)
+        elif day in past:
+            # Rounded to the fen: SQLite subtracts NUMERIC columns as binary floats.
+            value = func.round(Loan.principal_balance - func.coalesce(later.c[f"m{n}"], 0), 2)
+        else:
+            value = Loan.principal_balance
+        columns.append(type_coerce(value, MONEY).label(f"b{n}"))
+    query = query.add_columns(*columns).where(or_(*found))
     if loan_ids is not None:
         query = query.where(Loan.id.in_(loan_ids))
-    return query.subquery(name)
+    return query
+
+
+def balance_totals(days, user):
+    """{day: (principal outstanding, loans with a balance)} over the loans the user sees. A
+    locked month end reads its frozen totals (every loan) or frozen rows (some branches); the
+    other days one grouped scan of ``balances``."""
+    from app.models import LoanMonthBalance as M, MonthEndSnapshot
+    from app.services import month_end
+
+    frozen = sorted(month_end.frozen(days))
+    found = {}
+    if frozen and scope_condition(user) is None:
+        found.update({d: (money(p), int(n)) for d, p, n in db.session.execute(
+            select(MonthEndSnapshot.month_end, MonthEndSnapshot.principal, MonthEndSnapshot.loans)
+            .where(MonthEndSnapshot.month_end.in_(frozen)))})
+    elif frozen:
+        found.update({d: (money(p), int(n)) for d, p, n in db.session.execute(scoped(
+            select(M.month_end, func.coalesce(func.sum(M.principal), 0), func.count())
+            .join(Loan, Loan.id == M.loan_id).where(M.month_end.in_(frozen)), user).group_by(M.month_end))})
+        found.update({d: (ZERO, 0) for d in frozen if d not in found})
+    live = [d for d in days if d not in found]
+    if live:
+        bal = balances(live, nonzero=True, frozen_ok=False)
+        sub = scoped(select(bal).join(Loan, Loan.id == bal.c.loan_id), user).subquery("scoped")
+        cols = []
+        for n in range(len(live)):
+            b = sub.c[f"b{n}"]
+            cols += [func.coalesce(func.sum(b), 0), func.count(case((b != 0, literal(1))))]
+        row = db.session.execute(select(*cols)).one()
+        found.update({d: (money(row[2 * n]), int(row[2 * n + 1])) for n, d in enumerate(live)})
+    return found
 
 
 def class_at(day, name="cls"):
@@ -179,17 +238,20 @@ def class_at(day, name="cls"):
     return type_coerce(func.coalesce(latest_class.c.to_class, "normal"), String), latest_class
 
 
-def unpaid_at(day):
-    """SQL condition on Installment: not paid off by the end of ``day``. On or after the
-    business date no payment can be later than ``day``, so it is just "unpaid", which the
-    partial index ix_installment_unpaid_due serves."""
-    from sqlalchemy import or_
-
+def overdue_rows(day, name, *columns):
+    """CTE (computed once, see ``materialized``) of ``columns`` of the installments due before
+    ``day`` and not paid off by its end. For a past day, the two disjoint halves each from its
+    partial index: unpaid and due (ix_installment_unpaid_due_date), and paid off after the day,
+    so late (ix_installment_paid_late); as one OR the planner misjudges the rows and reads the
+    whole table (1.9 s at 100,000 loans)."""
     from app.models import Installment
 
-    if day >= settings.business_date():
-        return Installment.paid_off_on.is_(None)
-    return or_(Installment.paid_off_on.is_(None), Installment.paid_off_on > day)
+    due = Installment.due_date < type_coerce(day, Date)
+    query = select(*columns).where(due, Installment.paid_off_on.is_(None))
+    if day < settings.business_date():
+        query = union_all(query, select(*columns).where(
+            due, Installment.paid_off_on > type_coerce(day, Date), Installment.paid_off_on > Installment.due_date))
+    return materialized(query, name)
 
 
 def between(column, start, end):

@@ -5,12 +5,13 @@ the same numbers for the same date by construction; the charts reuse ``period_fl
 the ledger balances. The home page renders the cards; the charts load their data from
 ``DashboardView.data`` (JSON) after the page is shown.
 """
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.extensions import db
 from app.models import Branch, Installment, Loan, LoanProduct
 from app.models.risk import CLASS_LABELS, CLASSES
 from app.domain.bands import GUARANTEE_LABELS
+from app.services import settings
 from app.services.reports import common, regulatory
 from app.services.reports.common import ZERO, money
 from app.services.reports.dimensions import guarantee_expr
@@ -95,18 +96,48 @@ def _balance_breakdown(as_of, user):
 
 def _overdue_trend(ends, user):
     """[(逾期贷款余额, 逾期笔数)] at the end of each date: loans with an installment due before
-    the date and not paid off by it, weighted by their principal balance at that date."""
+    the date and not paid off by it, weighted by their principal balance at that date. A
+    locked month end is read from its frozen balances (app.services.month_end)."""
+    from app.services import month_end
+
+    frozen = month_end.frozen(ends)
+    figures = _frozen_overdue(sorted(frozen), user) if frozen else {}
+    live = [day for day in ends if day not in frozen]
+    if live:
+        figures.update(zip(live, _live_overdue(live, user)))
+    return [figures[day] for day in ends]
+
+
+def _frozen_overdue(days, user):
+    from app.models import LoanMonthBalance as M, MonthEndSnapshot
+
+    if common.scope_condition(user) is None:       # every loan: the totals kept with the snapshot
+        rows = db.session.execute(select(MonthEndSnapshot.month_end, MonthEndSnapshot.overdue_principal,
+                                         MonthEndSnapshot.overdue_loans).where(MonthEndSnapshot.month_end.in_(days)))
+    else:
+        rows = db.session.execute(common.scoped(
+            select(M.month_end, func.coalesce(func.sum(M.principal), 0), func.count())
+            .join(Loan, Loan.id == M.loan_id).where(M.overdue, M.month_end.in_(days)), user).group_by(M.month_end))
+    figures = {day: (ZERO, 0) for day in days}
+    figures.update({day: (money(amount), int(count)) for day, amount, count in rows})
+    return figures
+
+
+def _live_overdue(ends, user):
     bal = common.balances(ends, nonzero=True)
-    first = min(ends)
+    first, last = min(ends), max(ends)
+    # Overdue at a date inside (due date, paid off): unpaid ones, or paid late after the first
+    # date; on or after the business date only unpaid ones (the partial index, in a CTE of its own).
+    unpaid = Installment.paid_off_on.is_(None)
+    if first < settings.business_date():
+        unpaid = or_(unpaid, and_(Installment.paid_off_on > first, Installment.paid_off_on > Installment.due_date))
+    rows = common.materialized(select(Installment.loan_id, Installment.due_date, Installment.paid_off_on)
+                               .where(Installment.due_date < last, unpaid), "late_rows")
     flags = []
     for n, day in enumerate(ends):
-        unpaid = (Installment.due_date < day) & or_(Installment.paid_off_on.is_(None), Installment.paid_off_on > day)
-        flags.append(func.max(case((unpaid, literal(1)), else_=literal(0))).label(f"l{n}"))
-    late = (select(Installment.loan_id, *flags)
-            .where(Installment.due_date < max(ends),
-                   or_(Installment.paid_off_on.is_(None), Installment.paid_off_on > first,
-                       Installment.paid_off_on > Installment.due_date))
-            .group_by(Installment.loan_id).subquery("late"))
+        hit = (rows.c.due_date < day) & or_(rows.c.paid_off_on.is_(None), rows.c.paid_off_on > day)
+        flags.append(func.max(case((hit, literal(1)), else_=literal(0))).label(f"l{n}"))
+    late = select(rows.c.loan_id, *flags).group_by(rows.c.loan_id).subquery("late")
     inner = common.scoped(select(bal, *[late.c[f"l{n}"] for n in range(len(ends))]).join(
         Loan, Loan.id == bal.c.loan_id).join(late, late.c.loan_id == Loan.id), user).subquery("t")
     cols = []

@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import and_, case, false, func, insert, literal, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import AppUser, Branch, Customer, FundAccount, GeneratedDocument, JournalLine, Loan, Voucher
+from app.models import (AppUser, Branch, Customer, FundAccount, GeneratedDocument, JournalLine, Loan, MonthFundFlow,
+                        Voucher)
 from app.models.credit_line import BANK_LINE_STATUSES, BankCreditLine, BankDrawdown
 from app.models.customer import Bank
 from app.models.finance import FUND_KINDS
@@ -233,18 +234,22 @@ def _scoped_lines(query, filters, user, start=None, end=None):
     return query.where(own)
 
 
-def _cash_lines(columns, filters, user, start=None, end=None, fund_ids=None):
-    """SELECT ``columns`` over the cash and bank lines dated in [start, end] within scope."""
+def _cash_lines(columns, filters, user, start=None, end=None, fund_ids=None, when=None):
+    """SELECT ``columns`` over the cash and bank lines dated in [start, end] (and ``when``, a
+    condition on the voucher date) within scope."""
     fund_ids = cash_fund_ids() if fund_ids is None else fund_ids
     query = (select(*columns).select_from(JournalLine).join(Voucher, Voucher.id == JournalLine.voucher_id)
              .where(_is_cash(fund_ids)))
+    dates = []
+    if when is not None:
+        dates.append(when)
     if filters.fund_account_id:
         query = query.where(JournalLine.fund_account_id == filters.fund_account_id)
     if start is not None:
-        query = query.where(Voucher.business_date >= start)
+        dates.append(Voucher.business_date >= start)
     if end is not None:
-        query = query.where(Voucher.business_date <= end)
-    return _scoped_lines(query, filters, user, start, end)
+        dates.append(Voucher.business_date <= end)
+    return _scoped_lines(query.where(*dates), filters, user, start, end)
 
 
 # -- 收支汇总统计 ------------------------------------------------------------------------------
@@ -317,14 +322,52 @@ class IncomeSummary:
         return sum((f.closing for f in self.funds), ZERO)
 
 
+def _frozen_months(filters, user, start, end):
+    """Month ends of the whole months inside [start, end] whose flows are frozen (locked by a
+    period close, app.services.month_end); none for a restricted view (its own lines only)."""
+    from app.services import month_end
+
+    if start is None or _restricted(filters, user):
+        return []
+    ends, day = [], common.month_end(start)
+    while day <= end:
+        if common.month_start(day) >= start:
+            ends.append(day)
+        day = common.month_end(day + timedelta(days=1))
+    return sorted(month_end.frozen(ends))
+
+
+def _live_dates(start, end, frozen):
+    """SQL condition on Voucher.business_date: in [start, end] but in none of the ``frozen`` months."""
+    ranges, cursor = [], start
+    for day in frozen:
+        if cursor < common.month_start(day):
+            ranges.append((cursor, common.month_start(day) - timedelta(days=1)))
+        cursor = day + timedelta(days=1)
+    if cursor <= end:
+        ranges.append((cursor, end))
+    return or_(false(), *[common.between(Voucher.business_date, a, b) for a, b in ranges])
+
+
+def _frozen_flows(frozen, kinds, fund_id=None):
+    """{(fund account id, kind): (in, out, lines)} summed over the ``frozen`` months."""
+    query = (select(MonthFundFlow.fund_account_id, MonthFundFlow.kind, _sum(MonthFundFlow.money_in),
+                    _sum(MonthFundFlow.money_out), func.coalesce(func.sum(MonthFundFlow.lines), 0))
+             .where(MonthFundFlow.month_end.in_(frozen), MonthFundFlow.kind.in_(kinds))
+             .group_by(MonthFundFlow.fund_account_id, MonthFundFlow.kind))
+    if fund_id:
+        query = query.where(MonthFundFlow.fund_account_id == fund_id)
+    return {(fid, kind): (money(i), money(o), int(n)) for fid, kind, i, o, n in db.session.execute(query)}
+
+
 def fund_flows(filters, user, start, end):
     """[FundFlow] of the cash and bank accounts (or the one filtered): in and out over
     [start, end] within the user's scope, and the opening balance before ``start`` — for a
     restricted view (see ``_restricted``) zero: its balances run from the period's start.
 
-    The opening balance is the account's whole balance less what moved since ``start``: two
-    scans that the indexes serve (by fund account, by voucher date) instead of a join of
-    every line before ``start`` with its voucher."""
+    The opening balance is the account's whole balance (``FundAccount.posted_net``) less what
+    moved since ``start``: the lines since ``start`` only, instead of a join of every line
+    before ``start`` with its voucher."""
     fund_ids = cash_fund_ids()
     accounts = db.session.execute(select(FundAccount.id, FundAccount.name, FundAccount.kind, FundAccount.is_active)
                                   .where(FundAccount.id.in_(fund_ids or [-1]))
@@ -333,27 +376,37 @@ def fund_flows(filters, user, start, end):
              if not filters.fund_account_id or fid == filters.fund_account_id}
     active = {fid for fid, _n, _k, is_active in accounts if is_active}
     inside = Voucher.business_date <= end
-    window = _cash_lines([JournalLine.fund_account_id, _sum(case((inside, JournalLine.debit), else_=literal(0))),
-                          _sum(case((inside, JournalLine.credit), else_=literal(0))),
-                          _sum(JournalLine.debit - JournalLine.credit),
-                          func.sum(case((inside, 1), else_=0))], filters, user, start, None, fund_ids)
+    columns = [JournalLine.fund_account_id, _sum(case((inside, JournalLine.debit), else_=literal(0))),
+               _sum(case((inside, JournalLine.credit), else_=literal(0))), _sum(JournalLine.debit - JournalLine.credit),
+               func.sum(case((inside, 1), else_=0))]
+    frozen = _frozen_months(filters, user, start, end)
+    if frozen:      # the frozen months' sums, and the lines of the other days since start
+        window = _cash_lines(columns, filters, user, fund_ids=fund_ids,
+                             when=or_(_live_dates(start, end, frozen), Voucher.business_date > end))
+    else:
+        window = _cash_lines(columns, filters, user, start, None, fund_ids)
     since = {}
     for fid, debit, credit, net, lines in db.session.execute(window.group_by(JournalLine.fund_account_id)):
         if fid in flows:
             flows[fid].money_in, flows[fid].money_out = money(debit), money(credit)
             flows[fid].lines = int(lines or 0)
             since[fid] = money(net)
+    for (fid, _kind), (money_in, money_out, lines) in _frozen_flows(frozen, ["all"]).items():
+        if fid in flows:
+            flows[fid].money_in += money_in
+            flows[fid].money_out += money_out
+            flows[fid].lines += lines
+            since[fid] = since.get(fid, ZERO) + money_in - money_out
     if start is not None and not _restricted(filters, user):
-        whole = (select(JournalLine.fund_account_id, _sum(JournalLine.debit - JournalLine.credit))
-                 .where(JournalLine.fund_account_id.in_(list(flows) or [-1]))
-                 .group_by(JournalLine.fund_account_id))
+        # The whole balance is the stored net the ledger keeps with each posting (checked nightly).
+        whole = select(FundAccount.id, FundAccount.posted_net).where(FundAccount.id.in_(list(flows) or [-1]))
         for fid, net in db.session.execute(whole):
             flows[fid].opening = money(net) - since.get(fid, ZERO)
     return [f for f in flows.values()
             if f.id in active or f.opening or f.money_in or f.money_out or f.id == filters.fund_account_id]
 
 
-def _voucher_kinds(filters, user, start, end, fund_ids):
+def _voucher_kinds(filters, user, start, end, fund_ids, when=None):
     """Subquery, one row per voucher of the period that moves the cash or bank accounts (the
     filtered one): its fund account (the lowest id when several), its source, its loan, and
     per kind the net (credit − debit) of its other lines. One pass over the period's lines."""
@@ -371,9 +424,9 @@ def _voucher_kinds(filters, user, start, end, fund_ids):
             match = JournalLine.account_id.in_(sets[key] or [-1])
         columns.append(_sum(case((and_(_not_cash(fund_ids), match), JournalLine.credit - JournalLine.debit),
                                  else_=literal(0))).label(key))
+    dates = when if when is not None else and_(Voucher.business_date >= start, Voucher.business_date <= end)
     query = (select(*columns).select_from(JournalLine).join(Voucher, Voucher.id == JournalLine.voucher_id)
-             .where(Voucher.business_date >= start, Voucher.business_date <= end)
-             .group_by(JournalLine.voucher_id, Voucher.source_type)
+             .where(dates).group_by(JournalLine.voucher_id, Voucher.source_type)
              .having(func.min(case((moving, JournalLine.fund_account_id))).is_not(None)))
     return query.subquery("vk")
 
@@ -390,26 +443,62 @@ def _voucher_scope(query, vk, filters, user):
     return query.where(own)
 
 
+def kind_flows(vk, filters=None, user=None):
+    """{(fund account id, kind): (in, out)} over the vouchers of ``vk`` (``_voucher_kinds``)
+    the user may see: per voucher, a kind's net is money in when positive, out when negative."""
+    paid_out = vk.c.source_type == "disbursement"
+    columns = [vk.c.fund_id]
+    for key, _label in KINDS:
+        net = vk.c["principal" if key == "disbursement" else key]
+        if key in ("disbursement", "principal"):
+            net = case((paid_out if key == "disbursement" else ~paid_out, net), else_=literal(0))
+        columns += [_sum(case((net > 0, net), else_=literal(0))), _sum(case((net < 0, -net), else_=literal(0)))]
+    query = select(*columns).select_from(vk)
+    if filters is not None:
+        query = _voucher_scope(query, vk, filters, user)
+    found = {}
+    for row in db.session.execute(query.group_by(vk.c.fund_id)):
+        for n, (key, _label) in enumerate(KINDS):
+            money_in, money_out = money(row[1 + 2 * n]), money(row[2 + 2 * n])
+            if money_in or money_out:
+                found[(row[0], key)] = (money_in, money_out)
+    return found
+
+
+def freeze_month(month_end_day):
+    """Write the month's MonthFundFlow rows (app.services.month_end, at freezing its end)."""
+    start, end = common.month_start(month_end_day), month_end_day
+    fund_ids = cash_fund_ids()
+    everyone = Filters()
+    rows = []
+    lines = (select(JournalLine.fund_account_id, _sum(JournalLine.debit), _sum(JournalLine.credit), func.count())
+             .join(Voucher, Voucher.id == JournalLine.voucher_id)
+             .where(_is_cash(fund_ids), common.between(Voucher.business_date, start, end))
+             .group_by(JournalLine.fund_account_id))       # every line: no data scope here
+    for fid, debit, credit, n in db.session.execute(lines):
+        rows.append({"fund_account_id": fid, "kind": "all", "money_in": money(debit), "money_out": money(credit),
+                     "lines": int(n)})
+    for (fid, key), (money_in, money_out) in kind_flows(_voucher_kinds(everyone, None, start, end, fund_ids)).items():
+        rows.append({"fund_account_id": fid, "kind": key, "money_in": money_in, "money_out": money_out, "lines": 0})
+    if rows:
+        db.session.execute(insert(MonthFundFlow), [dict(r, month_end=end) for r in rows])
+
+
 def income_summary(filters, user):
     """收支汇总统计: money in and out over the period by business kind and fund account."""
     start, end = filters.period()
     fund_ids = cash_fund_ids()
     funds = fund_flows(filters, user, start, end)
-    vk = _voucher_kinds(filters, user, start, end, fund_ids)
-    paid_out = vk.c.source_type == "disbursement"
-    columns = [vk.c.fund_id]
-    for key in ("disbursement", "principal", "interest", "penalty", "fee", "deposit", "other"):
-        net = vk.c["principal" if key == "disbursement" else key]
-        if key in ("disbursement", "principal"):
-            net = case((paid_out if key == "disbursement" else ~paid_out, net), else_=literal(0))
-        columns += [_sum(case((net > 0, net), else_=literal(0))), _sum(case((net < 0, -net), else_=literal(0)))]
-    query = _voucher_scope(select(*columns).select_from(vk), vk, filters, user).group_by(vk.c.fund_id)
+    # The frozen months' split is by the voucher's lowest cash account: not with a fund filter.
+    frozen = [] if filters.fund_account_id else _frozen_months(filters, user, start, end)
+    when = _live_dates(start, end, frozen) if frozen else None
     kinds = {key: KindFlow(key, label) for key, label in KINDS}
-    for row in db.session.execute(query):
-        for n, (key, _label) in enumerate(KINDS):
-            money_in, money_out = money(row[1 + 2 * n]), money(row[2 + 2 * n])
-            if money_in or money_out:
-                kinds[key].by_fund[row[0]] = [money_in, money_out]
+    for (fund_id, key), figures in kind_flows(_voucher_kinds(filters, user, start, end, fund_ids, when),
+                                              filters, user).items():
+        kinds[key].by_fund[fund_id] = list(figures)
+    for (fund_id, key), (money_in, money_out, _n) in _frozen_flows(frozen, [k for k, _l in KINDS]).items():
+        have = kinds[key].of(fund_id)
+        kinds[key].by_fund[fund_id] = [have[0] + money_in, have[1] + money_out]
     rows = list(kinds.values())
     adjustment = KindFlow(*ADJUSTMENT)
     for f in funds:
@@ -911,6 +1000,37 @@ def journal_workbook(filters, user, output=None):
     return excel.write_workbook(JOURNAL_COLUMNS, journal_rows(filters, user), title,
                                 filters.params(default_start=not filters.loan_id), sheet_name=title,
                                 constant_memory=True, output=output)
+
+
+# -- background exports (reports.exports: more rows than the threshold) ------------------------
+def _export_query(code, filters, user):
+    if code == "detail":
+        return _detail_query(filters, user)
+    if code == "deposits":
+        return _customer_deposit_query(filters, user)
+    if code == "journal":
+        return _journal_query(filters, user)[0]
+    raise KeyError(code)
+
+
+def count(code, filters, user):
+    """Rows the export of the list ``code`` (detail, deposits, journal) would write."""
+    return _count(_export_query(code, filters, user))
+
+
+def workbook(code, filters, user, output=None):
+    writers = {"detail": detail_workbook, "deposits": customer_deposits_workbook, "journal": journal_workbook}
+    return writers[code](filters, user, output=output)
+
+
+def export_filters(values):
+    from app.services.reports.exports import dates_from
+
+    return Filters(**dates_from(values))
+
+
+def export_title(code):
+    return {"detail": "收支明细", "deposits": "未归还客户保证金统计", "journal": "项目收付流水账"}[code]
 
 
 def find_loans(term, user, limit=20):

@@ -7,7 +7,7 @@ few resulting groups are rolled up per breakdown here. So every breakdown of a t
 to the same total by construction, and the total is the ledger's (1301) for the date.
 """
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select
@@ -240,54 +240,78 @@ def monthly(as_of=None, user=None):
     months = list(range(1, as_of.month + 1))
     ends = [min(common.month_end(date(as_of.year, m, 1)), as_of) for m in months]
     days = [date(as_of.year, 1, 1) - common.timedelta(days=1)] + ends
-    bal = common.balances(days, nonzero=True)
-    loan_scope = common.scoped(select(bal).join(Loan, Loan.id == bal.c.loan_id), user).subquery("scoped")
-    cols = []
-    for n in range(len(days)):
-        b = loan_scope.c[f"b{n}"]
-        cols += [func.coalesce(func.sum(b), 0), func.count(case((b != 0, literal(1))))]
-    balance_row = db.session.execute(select(*cols)).one()
+    totals = common.balance_totals(days, user)
     flows = period_flows([(date(as_of.year, m, 1), end) for m, end in zip(months, ends)], user)
     rows = []
     for i, m in enumerate(months):
         disbursed, recovered, interest = flows[i]
-        rows.append(MonthRow(m, date(as_of.year, m, 1), ends[i], money(balance_row[2 * i]), disbursed, recovered,
-                             interest, money(balance_row[2 * (i + 1)]), int(balance_row[2 * (i + 1) + 1])))
+        (opening, _n), (closing, loans) = totals[days[i]], totals[days[i + 1]]
+        rows.append(MonthRow(m, date(as_of.year, m, 1), ends[i], opening, disbursed, recovered, interest,
+                             closing, loans))
     return MonthlyTable(as_of.year, as_of, rows)
+
+
+def _by_month(windows):
+    """[(year, month)] of each window when the windows are the consecutive months of one span
+    (each inside one calendar month, starting on its first day or the span's, ending on its
+    last day or the span's), so grouping by month is exact; else None."""
+    keys = []
+    for n, (start, end) in enumerate(windows):
+        if (start.year, start.month) != (end.year, end.month) or start > end:
+            return None
+        if n and (start != common.month_start(start) or windows[n - 1][1] != start - timedelta(days=1)):
+            return None
+        if n < len(windows) - 1 and end != common.month_end(end):
+            return None
+        keys.append((start.year, start.month))
+    return keys
+
+
+def _flow_rows(query, day, columns, windows, months, count=False):
+    """Per window: the sums of ``columns`` (and the row count) over ``query``'s rows with
+    ``day`` in the window. By month when the windows are months (a sum or two a row instead
+    of one per window and column), else conditional sums per window."""
+    if months is not None:
+        year, month = func.extract("year", day), func.extract("month", day)
+        measures = [func.coalesce(func.sum(c), 0) for c in columns] + ([func.count()] if count else [])
+        found = {(int(r[0]), int(r[1])): tuple(r[2:]) for r in db.session.execute(
+            query.add_columns(year, month, *measures).group_by(year, month))}
+        return [found.get(key, (0,) * len(measures)) for key in months]
+    measures = []
+    for start, end in windows:
+        inside = and_(day >= start, day <= end)
+        measures += [func.coalesce(func.sum(case((inside, c), else_=literal(0))), 0) for c in columns]
+        if count:
+            measures.append(func.count(case((inside, literal(1)))))
+    row = db.session.execute(query.add_columns(*measures)).one()
+    k = len(columns) + count
+    return [tuple(row[n * k:(n + 1) * k]) for n in range(len(windows))]
 
 
 def period_flows(windows, user=None):
     """[(Figure disbursed, principal recovered, interest received)] per (start, end) window:
-    three grouped queries whatever the number of windows (conditional sums)."""
+    two grouped queries whatever the number of windows."""
     first, last = min(s for s, _ in windows), max(e for _, e in windows)
-    d_cols = []
-    for start, end in windows:
-        inside = and_(Disbursement.disbursed_on >= start, Disbursement.disbursed_on <= end)
-        d_cols += [func.coalesce(func.sum(case((inside, Disbursement.amount), else_=literal(0))), 0),
-                   func.count(case((inside, literal(1))))]
+    months = _by_month(windows)
     # The loan is joined only for a user who sees some branches (the scope is on the loan).
     scope = common.scope_condition(user)
-    d_query = select(*d_cols).select_from(Disbursement).where(Disbursement.disbursed_on >= first,
-                                                              Disbursement.disbursed_on <= last)
+    d_query = select().select_from(Disbursement).where(Disbursement.disbursed_on >= first,
+                                                       Disbursement.disbursed_on <= last)
     if scope is not None:
         d_query = d_query.join(Loan, Loan.id == Disbursement.loan_id).where(scope)
-    d_row = db.session.execute(d_query).one()
-    r_cols = []
-    for start, end in windows:
-        inside = and_(Repayment.received_on >= start, Repayment.received_on <= end)
-        # The receipts' own principal and interest totals (the sums of their lines).
-        r_cols += [func.coalesce(func.sum(case((inside, Repayment.principal_amount), else_=literal(0))), 0),
-                   func.coalesce(func.sum(case((inside, Repayment.interest_amount), else_=literal(0))), 0)]
-    r_query = select(*r_cols).select_from(Repayment).where(
+    d_rows = _flow_rows(d_query, Disbursement.disbursed_on, [Disbursement.amount], windows, months, count=True)
+    # The receipts' own principal and interest totals (the sums of their lines).
+    r_query = select().select_from(Repayment).where(
         Repayment.received_on >= first, Repayment.received_on <= last, repayments.standing())
     if scope is not None:
         r_query = r_query.join(Loan, Loan.id == Repayment.loan_id).where(scope)
-    r_row = db.session.execute(r_query).one()
+    r_rows = _flow_rows(r_query, Repayment.received_on, [Repayment.principal_amount, Repayment.interest_amount],
+                        windows, months)
     result = []
-    for n in range(len(windows)):
+    for (d_amount, d_count), (principal, interest) in zip(d_rows, r_rows):
         figure = Figure()
-        figure.add(d_row[2 * n], d_row[2 * n + 1])
-        result.append((figure, money(r_row[2 * n]), money(r_row[2 * n + 1])))
+        figure.add(d_amount, d_count)
+        result.append((figure, money(principal), money(interest)))
     return result
 
 
@@ -336,10 +360,9 @@ def snapshot(as_of=None, user=None, cards_only=False):
     dates = ReportDates(as_of)
     bal = common.balances([as_of], nonzero=True)
     class_expr, class_sub = common.class_at(as_of, "qcls")
-    late = common.materialized(select(
-        Installment.loan_id, (Installment.principal - Installment.principal_paid).label("p"),
+    late = common.overdue_rows(
+        as_of, "late_rows", Installment.loan_id, (Installment.principal - Installment.principal_paid).label("p"),
         (Installment.interest - Installment.interest_paid - Installment.interest_waived).label("i"))
-        .where(Installment.due_date < as_of, common.unpaid_at(as_of)), "late_rows")
     overdue = (select(late.c.loan_id, func.sum(late.c.p).label("op"), func.sum(late.c.i).label("oi"))
                .group_by(late.c.loan_id).subquery("od"))
     inner = (select(bal.c.loan_id, bal.c.b0, Loan.customer_id, Loan.annual_rate, class_expr.label("k"),
@@ -428,8 +451,8 @@ def special(as_of=None, user=None, dims=("guarantee",), measures=("balance", "lo
     bal = common.balances([as_of])
     paid = (select(Disbursement.loan_id, Disbursement.amount).where(
         Disbursement.disbursed_on >= year_start, Disbursement.disbursed_on <= as_of).subquery("paid"))
-    late = (select(Installment.loan_id).where(Installment.due_date < as_of, common.unpaid_at(as_of))
-            .group_by(Installment.loan_id).subquery("late"))
+    rows = common.overdue_rows(as_of, "late_rows", Installment.loan_id)
+    late = select(rows.c.loan_id).group_by(rows.c.loan_id).subquery("late")
     class_expr, class_sub = common.class_at(as_of, "xcls")
     exprs = [(class_expr if d == "class" else DIMENSIONS[d].expr).label(f"d{n}") for n, d in enumerate(dims)]
     inner = (select(Loan.id, func.coalesce(bal.c.b0, 0).label("b"), paid.c.amount.label("paid"),

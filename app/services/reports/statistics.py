@@ -349,15 +349,14 @@ def _overdue_per_loan(as_of):
     installments due before ``as_of`` and not paid off by its end. The installments are picked
     in a CTE of their own (common.materialized: the partial index on unpaid due dates), then
     grouped by loan; for a past date, what receipts after it paid on them is added back."""
-    rows = common.materialized(select(
-        Installment.id, Installment.loan_id, Installment.due_date,
+    rows = common.overdue_rows(
+        as_of, "od_rows", Installment.id, Installment.loan_id, Installment.due_date,
         (Installment.principal - Installment.principal_paid).label("principal"),
         (Installment.interest - Installment.interest_paid - Installment.interest_waived).label("interest"),
         (Installment.penalty - Installment.penalty_paid - Installment.penalty_waived
          + Installment.penalty_pending).label("penalty"),
         (Installment.compound - Installment.compound_paid - Installment.compound_waived
          + Installment.compound_pending).label("compound"))
-        .where(Installment.due_date < _day(as_of), common.unpaid_at(as_of)), "od_rows")
     figures = [rows.c[k] for k in LOAN_COMPONENTS]
     query = select(rows.c.loan_id, rows.c.due_date)
     if as_of < settings.business_date():
@@ -377,7 +376,8 @@ def _overdue_query(filters, user, lean=False):
     # serve when no voucher is dated after as_of; else the journal, read for the overdue loans only.
     latest = common.last_voucher_date()
     stored = latest is None or as_of >= latest
-    bal = common.balances([as_of], loan_ids=None if stored else select(od.c.loan_id), nonzero=True)
+    bal = common.balances([as_of], loan_ids=None if stored else select(od.c.loan_id), nonzero=True,
+                          materialize=not stored)
     query = _loan_joins(select(
         *_loan_columns(lean), Loan.id.label("id"), Loan.amount.label("amount"),
         func.coalesce(bal.c.b0, 0).label("balance"), od.c.earliest, od.c.periods, od.c.principal, od.c.interest,
@@ -573,58 +573,15 @@ def workbook(code, filters, user, output=None):
 
 
 # -- background export (more rows than the threshold) --------------------------------------------
-def _filters_dict(filters):
-    from dataclasses import asdict
+def export_filters(values):
+    """The filters of a queued export (reports.exports)."""
+    from app.services.reports.exports import dates_from
 
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(filters).items()}
-
-
-def _filters_from(values):
-    data = dict(values)
-    for key in ("start", "end", "as_of"):
-        if data.get(key):
-            data[key] = date.fromisoformat(data[key])
-    return StatFilters(**data)
+    return StatFilters(**dates_from(values))
 
 
-def enqueue_export(code, filters, user):
-    """Queue the export of a big tab; the file lands where 报表导出 downloads are served from
-    (ReportLoanView.download, the user's own folder) and a message brings the link."""
-    import secrets
-
-    from app.jobs import enqueue
-    from app.services.reports import exports
-
-    user_id = user.id
-    db.session.commit()
-    token = secrets.token_urlsafe(24)[:exports.TOKEN_LENGTH]
-    enqueue(run_export, code, _filters_dict(filters), user_id, token)
-    return token
-
-
-def run_export(code, filters, user_id, token):
-    import os
-
-    from flask import g
-
-    from app.jobs.tasks import app_context
-    from app.services.reports import exports
-
-    with app_context():
-        user = g.user = db.session.get(AppUser, user_id)
-        path = os.path.join(exports.export_dir(user_id), f"{token}.xlsx")
-        with open(path + ".part", "wb") as fh:
-            workbook(code, _filters_from(filters), user, output=fh)
-        os.replace(path + ".part", path)
-        title = f"贷款业务统计——{TABS[code].title}"
-        try:
-            from app.services import messages
-        except ImportError:
-            return path
-        messages.deliver([user_id], f"{title} 已导出，点击下载", body=f"{title}（{settings.business_date()}）导出完成。",
-                         link=f"/reports/loans/download/{token}", source="report")
-        db.session.commit()
-        return path
+def export_title(code):
+    return f"贷款业务统计——{TABS[code].title}"
 
 
 # -- 贷款发放报表 --------------------------------------------------------------------------------

@@ -1,4 +1,13 @@
 /* MicroLoan page helpers (no external resources). */
+
+// An API write made with the session cookie must carry the page's CSRF token
+// (app/security_headers.py): jQuery adds it to every same-origin non-GET call.
+$.ajaxPrefilter(function (options, originalOptions, xhr) {
+    if (!options.crossDomain && !/^(GET|HEAD|OPTIONS)$/i.test(options.type)) {
+        var token = $('meta[name="csrf-token"]').attr("content");
+        if (token) { xhr.setRequestHeader("X-CSRFToken", token); }
+    }
+});
 $(function () {
     // AJAX record pickers: search as the user types instead of loading a whole table.
     $("select.ml-ajax-picker").each(function () {
