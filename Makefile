@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app run
 PORT    ?= 5000
 HOST    ?= 127.0.0.1
 
-.PHONY: run test test-services venv init demo serve babel-update babel-compile bench bench-repayments bench-batch worker clean-db check
+.PHONY: run test test-services venv init demo serve babel-update babel-compile bench bench-repayments bench-batch bench-load worker clean-db check
 
 $(BIN)/activate: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench: venv
 bench-repayments: venv
 	$(BIN)/python bench/repayments.py
 	$(BIN)/python bench/repayments_api.py
+
+# Load test: 20 simulated users (1–3 s between requests) for 2 minutes against gunicorn +
+# PostgreSQL (database microloan_bench_load: emptied), lists, loan pages, dashboard, receipts.
+bench-load: venv
+	$(BIN)/python bench/load.py --users 20 --seconds 120
 
 # Background jobs on Redis: an RQ worker (with RQ's scheduler for delayed retries) plus RQ's
 # cron, which ticks the job table every minute (定时管理: times in Beijing time, set in the UI).

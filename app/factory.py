@@ -39,6 +39,7 @@ def create_app(config_name=None, **overrides):
     with app.app_context():
         for engine in db.engines.values():
             _use_sqlite_transactions(engine)
+            _no_postgres_jit(engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
     mail.init_app(app)
 
@@ -76,6 +77,21 @@ def _use_sqlite_transactions(engine):
     @event.listens_for(engine, "begin")
     def _emit_begin(conn):
         conn.exec_driver_sql("BEGIN")
+
+
+def _no_postgres_jit(engine):
+    """PostgreSQL: JIT compilation off for the app's connections. The report queries' costs
+    are estimated far above what they read (the planner cannot see that a month of unpaid
+    installments is small), which makes PostgreSQL compile and optimise them with LLVM:
+    1.8 s of a 2.1 s report at 100,000 loans, for queries that then run in 0.3 s."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _jit_off(dbapi_connection, connection_record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
 
 
 def _protect_forms(app, appbuilder):

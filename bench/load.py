@@ -3,18 +3,21 @@ a bounded time, mixing list browsing, loan pages, the home dashboard and repayme
 
     python bench/load.py                       # 20 users, 60 s, 4 gunicorn workers, 200 loans
     python bench/load.py --users 20 --seconds 120 --loans 300 --workers 4
+    python bench/load.py --think 0             # no pause between requests: the server's capacity
 
 The database is ``microloan_bench_load`` (DATABASE_URL to change it; its name must start with
 ``microloan_bench``: it is emptied). Set-up, not timed: migrate, users, capital and N loans
 paid out through the services (bench/repayments_api.py's ``seed``), business date on the
 first due date; then gunicorn starts. Each simulated user signs in through the login form
-(its own session cookie and CSRF token, as a browser does) and loops with no think time:
+(its own session cookie and CSRF token, as a browser does) and loops, pausing 1–3 s between
+requests as a person reading the page does (``--think MIN,MAX``; locust's ``between(1, 3)``):
 
-* 45 % a list page (所有项目, 全部客户, 收款单, 逾期未还款查询, 将到期还款查询; first or a later page),
+* 45 % a list page (所有项目, in force only, 全部客户, 逾期未还款查询, 将到期还款查询; first or a later page),
 * 30 % a loan's page (项目详情) picked at random,
 * 15 % the home page (我的首页 with the dashboard cards for a manager, the due lists),
 * 10 % a repayment through ``POST /api/v1/loans/<id>/repayments`` (JWT of a finance user),
-  2,000.00 on a random loan with a fresh idempotency key (some replayed: must answer 200).
+  2,000.00 on a random loan with a fresh idempotency key (one in ten sent again for the same
+  loan, as a double click does: must answer 200 and post nothing).
 
 Prints requests/s, p50/p95/p99 latency per kind and overall, every status that is not a
 success (an error is any 5xx, a failed sign-in, or a refused posting other than "more than is
@@ -47,7 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import repayments_api as api  # noqa: E402  (bench/repayments_api.py: database, seed, gunicorn)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/microloan_bench_load"
-LISTS = ["/loanview/list/", "/customerview/list/", "/repaymentlistview/list/", "/overdue/", "/duesoon/",
+LISTS = ["/loanview/list/", "/customerview/list/", "/overdue/", "/duesoon/", "/loanview/list/?_flt_3_status=active",
          "/loanview/list/?page_LoanView=1", "/customerview/list/?page_CustomerView=1"]
 MIX = [("list", 45), ("loan", 30), ("home", 15), ("repayment", 10)]
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -117,6 +120,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--loans", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--think", default="1,3", help="pause between a user's requests, MIN,MAX seconds (0: none)")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
@@ -147,6 +151,7 @@ def main():
         posted, replayed, refused = [], [0], [0]
         deadline = [None]
         kinds, weights = zip(*MIX)
+        think = tuple(float(x) for x in (args.think.split(",") + [args.think])[:2]) if args.think != "0" else (0, 0)
 
         def user(n):
             rng = random.Random(n)
@@ -156,8 +161,10 @@ def main():
                 with lock:
                     problems[("login", "refused")] += 1
                 return
-            keys = []
+            sent = []                       # (loan id, key) of this user's postings
             while time.perf_counter() < deadline[0]:
+                if think[1]:
+                    time.sleep(rng.uniform(*think))
                 kind = rng.choices(kinds, weights)[0]
                 body, headers, method = None, None, "GET"
                 if kind == "list":
@@ -168,10 +175,11 @@ def main():
                     path = "/"
                 else:
                     method, headers = "POST", jwt
-                    loan_id = rng.choice(loan_ids)
-                    again = keys and rng.random() < 0.1
-                    key = rng.choice(keys) if again else uuid.uuid4().hex
-                    keys.append(key)
+                    if sent and rng.random() < 0.1:
+                        loan_id, key = rng.choice(sent)
+                    else:
+                        loan_id, key = rng.choice(loan_ids), uuid.uuid4().hex
+                        sent.append((loan_id, key))
                     path = f"/api/v1/loans/{loan_id}/repayments"
                     body = json.dumps({"amount": "2000.00", "date": api.FIRST_DUE.isoformat(),
                                        "fund_account_id": bank_id, "idempotency_key": key})
@@ -205,8 +213,8 @@ def main():
 
         receipts, debit, credit = api.check(loan_ids)
         everything = [ms for values in timings.values() for ms in values]
-        print(f"{args.users} users for {args.seconds:.0f} s against gunicorn ({args.workers} workers) + PostgreSQL, "
-              f"load average before {load_before:.1f}")
+        print(f"{args.users} users for {args.seconds:.0f} s (pause {think[0]:g}–{think[1]:g} s) against gunicorn "
+              f"({args.workers} workers) + PostgreSQL, load average before {load_before:.1f}")
         print(f"requests {len(everything):,} in {wall:.1f} s: {len(everything) / wall:.1f} requests/s")
         for kind in kinds:
             values = timings.get(kind) or [0]

@@ -192,12 +192,16 @@ class VoucherScopeFilter(BaseFilter):
     arg_name = None
 
     def apply(self, query, value):
+        from app.services.reports.finance import limited
+
         condition = loans.visible_condition()
-        if condition is None:
+        if condition is None or not limited(g.user):     # every branch: nothing is hidden
             return query
-        hidden = (select(JournalLine.voucher_id).join(Loan, Loan.id == JournalLine.loan_id)
-                  .where(not_(condition)))
-        return query.filter(Voucher.id.notin_(hidden))
+        # NOT EXISTS, not NOT IN: the planner cannot tell that a head-office user's "loan of no
+        # branch of mine" set is empty, and a NOT IN it cannot hash ran once per voucher (35 s).
+        hidden = (select(JournalLine.id).join(Loan, Loan.id == JournalLine.loan_id)
+                  .where(JournalLine.voucher_id == Voucher.id, not_(condition)))
+        return query.filter(~hidden.exists())
 
 
 class VoucherView(AppModelView):
