@@ -174,15 +174,22 @@ class ReportDisbursementSummaryView(BaseView):
     route_base = "/reports/disbursement-summary"
     default_view = "list"
 
+    @staticmethod
+    def _summary():
+        """(filters, report) of the request; (redirect, None) when its filters are refused."""
+        try:
+            filters = filters_from_request()
+        except DomainError as exc:
+            return _bad_filters(exc, "ReportDisbursementSummaryView.list"), None
+        return filters, statistics.disbursement_summary(filters, g.user)
+
     @expose("/list/")
     @has_access
     @permission_name("list")
     def list(self):
-        try:
-            filters = filters_from_request()
-        except DomainError as exc:
-            return _bad_filters(exc, "ReportDisbursementSummaryView.list")
-        report = statistics.disbursement_summary(filters, g.user)
+        filters, report = self._summary()
+        if report is None:
+            return filters          # the redirect with the message
         detail = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
         for key in ("branch_id", "product_id", "status", "q"):
             if request.args.get(key):
@@ -195,11 +202,9 @@ class ReportDisbursementSummaryView(BaseView):
     @has_access
     @permission_name("export")
     def export(self):
-        try:
-            filters = filters_from_request()
-        except DomainError as exc:
-            return _bad_filters(exc, "ReportDisbursementSummaryView.list")
-        report = statistics.disbursement_summary(filters, g.user)
+        filters, report = self._summary()
+        if report is None:
+            return filters
         return xlsx_download(statistics.summary_workbook(report),
                              f"贷款发放报表_{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.xlsx")
 

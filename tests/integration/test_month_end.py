@@ -133,3 +133,37 @@ def test_monthly_flows_grouped_by_month_equal_the_per_window_sums(app, portfolio
         per_window = regulatory.period_flows(windows, user)
     assert by_month == per_window
     assert sum((f[0].amount for f in by_month), D(0)) > 0
+
+
+def test_reports_read_the_frozen_rows(app, portfolio):
+    """The readers take a frozen month end from the snapshot, not from the journal: a value
+    changed in the snapshot (inside a transaction rolled back) shows in the figures."""
+    from app.services import month_end, period_close
+    from app.services.reports import common, dashboard, finance
+
+    with acting(app, "finance") as user:
+        if month_end.lock_date() is None:
+            period_close.close("2026-02", user)
+    with acting(app, "manager") as user:
+        month_end.freeze_missing()
+        db.session.flush()
+        before = common.balance_totals([FEB], user)[FEB]
+        snapshot = db.session.get(MonthEndSnapshot, FEB)
+        snapshot.principal += 1
+        snapshot.loans += 10
+        snapshot.overdue_principal += 2
+        row = db.session.execute(select(LoanMonthBalance).where(LoanMonthBalance.month_end == FEB,
+                                                                 LoanMonthBalance.loan_id == portfolio["L2"])).scalar_one()
+        row.principal += 3
+        flow = db.session.execute(select(MonthFundFlow).where(MonthFundFlow.month_end == FEB,
+                                                              MonthFundFlow.kind == "all")).scalar_one()
+        flow.money_in += 4
+        db.session.flush()
+        assert common.balance_totals([FEB], user)[FEB] == (before[0] + 1, before[1] + 10)
+        trend = dashboard.charts(user, P.AS_OF)["overdue_trend"]
+        assert D(trend["balance"][trend["months"].index("2026-02")]) == D("75002.00")
+        bal = common.balances([FEB], loan_ids=[portfolio["L2"]], nonzero=True)
+        assert common.money(db.session.execute(select(bal.c.b0)).scalar()) == D("140003.00")
+        summary = finance.income_summary(finance.Filters(start=date(2026, 2, 1), end=FEB), user)
+        assert sum((f.money_in for f in summary.funds), D(0)) == D("71754.00")
+        db.session.rollback()

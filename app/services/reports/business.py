@@ -84,15 +84,7 @@ class ListReport:
         return [f.column for f in self.fields]
 
     def cells(self, mapping):
-        out = []
-        for f in self.fields:
-            value = mapping[f.key]
-            if f.label_map is not None:
-                value = f.label_map.get(value, value)
-            elif f.column.kind == "money":
-                value = money(value)
-            out.append(value)
-        return out
+        return [common.cell(f, mapping[f.key]) for f in self.fields]
 
 
 REPORTS = {}

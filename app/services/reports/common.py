@@ -35,6 +35,15 @@ def money(value):
     return value.quantize(CENT)
 
 
+def cell(field, value):
+    """A report field's value as a cell: a code through its labels, money to the fen, else as it is."""
+    if field.label_map is not None:
+        return field.label_map.get(value, value)
+    if field.column.kind == "money":
+        return money(value)
+    return value
+
+
 def pct(part, whole, places="0.01"):
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(places)) if whole else ZERO
 

@@ -190,15 +190,7 @@ class Tab:
         return [f.key for f in self.fields if f.column.total]
 
     def cells(self, mapping, filters):
-        out = []
-        for f in self.fields:
-            value = f.compute(mapping, filters) if f.compute else mapping[f.key]
-            if f.label_map is not None:
-                value = f.label_map.get(value, value)
-            elif f.column.kind == "money":
-                value = money(value)
-            out.append(value)
-        return out
+        return [common.cell(f, f.compute(mapping, filters) if f.compute else mapping[f.key]) for f in self.fields]
 
 
 TABS = {}
