@@ -37,8 +37,11 @@ run: demo
 	@echo "----------------------------------------------------------------"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# In parallel (pytest-xdist, one worker per core up to 4; each worker has its own database,
+# see tests/conftest.py); a module's tests stay on one worker. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= $(shell $(PY) -c "import os; print(min(4, os.cpu_count() or 1))")
 test: venv babel-compile
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The same suite against PostgreSQL and Redis (what .ci/run does after `make test`).
 test-services: venv babel-compile

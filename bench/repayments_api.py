@@ -144,11 +144,11 @@ def check(loan_ids):
         return receipts, debit, credit
 
 
-def start_gunicorn(env, port, workers):
+def start_gunicorn(env, port, workers, app_spec="app:create_app()"):
     gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
     process = subprocess.Popen(
         [str(gunicorn) if gunicorn.exists() else "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--timeout", "120", "--log-level", "warning", "app:create_app()"],
+         "--timeout", "120", "--log-level", "warning", app_spec],
         cwd=ROOT, env=env, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -186,6 +186,8 @@ def main():
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--replays", type=int, default=20, help="receipts posted a second time with the same key")
+    parser.add_argument("--app", default="app:create_app()",
+                        help="gunicorn's application (default app:create_app()), e.g. to measure a variant")
     args = parser.parse_args()
     if Decimal(args.amount) * args.posts > Decimal("17769.76"):
         sys.exit("--amount × --posts must stay within two installments (17,769.76): more would be a prepayment")
@@ -207,7 +209,7 @@ def main():
         print(f"setup: migrate {t1 - t0:.1f} s, {args.loans} loans created and disbursed in {t2 - t1:.1f} s")
 
         port = free_port()
-        process = start_gunicorn(env, port, args.workers)
+        process = start_gunicorn(env, port, args.workers, args.app)
         status, payload = request(port, "POST", "/api/v1/security/login",
                                   {"username": "bench_finance", "password": PASSWORD, "provider": "db"})
         if status != 200:

@@ -110,10 +110,22 @@ def seed_ledger(app):
 
         ledger.rebuild_stored_balances()
         repayments.rebuild_receipt_totals()
+        db.session.execute(text(_receipt_totals_backfill()))   # 罚息 / 复利 / installments (migration 0023)
         db.session.commit()
         counts = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar()
                   for t in ("disbursement", "repayment", "repayment_line", "voucher", "journal_line")}
     return counts
+
+
+def _receipt_totals_backfill():
+    """Migration 0023's UPDATE: the receipts' 罚息, 复利 and installment counts from their lines."""
+    import importlib.util
+
+    path = ROOT / "migrations" / "versions" / "0023_repaid_report_totals.py"
+    spec = importlib.util.spec_from_file_location("migration_0023", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKFILL
 
 
 def ensure_user(app):
@@ -147,6 +159,8 @@ URLS = [
     ("贷款业务统计 待还款 (本月)", "/reports/statistics/list/?tab=pending", REPORT_MS),
     ("贷款业务统计 已还款 (本月)", "/reports/statistics/list/?tab=repaid", REPORT_MS),
     ("贷款业务统计 已还款 (本年)", f"/reports/statistics/list/?tab=repaid&start={AS_OF.year}-01-01", REPORT_MS),
+    ("贷款业务统计 已还款 (本年, 第50页)", f"/reports/statistics/list/?tab=repaid&start={AS_OF.year}-01-01&page=50",
+     REPORT_MS),
     ("贷款业务统计 逾期 (统计日)", "/reports/statistics/list/?tab=overdue", REPORT_MS),
     ("贷款业务统计 逾期 (上月末)", f"/reports/statistics/list/?tab=overdue&as_of={LAST_MONTH_END}", REPORT_MS),
     ("贷款业务统计 到期 (本月)", "/reports/statistics/list/?tab=maturity", REPORT_MS),

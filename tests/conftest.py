@@ -6,6 +6,7 @@ Between tests every table except FAB's permission catalogue is emptied and the b
 (parameters, dictionaries, users) is loaded again, but only when the test wrote something.
 """
 import os
+import re
 import tempfile
 
 import pytest
@@ -15,6 +16,42 @@ os.environ.setdefault("MICROLOAN_CONFIG", "test")
 _TMP = tempfile.mkdtemp(prefix="microloan-test-")
 os.environ.setdefault("MICROLOAN_INSTANCE_DIR", _TMP)
 
+
+
+def _per_worker_services():
+    """Under pytest-xdist (``make test`` runs workers in parallel) each worker gets its own
+    PostgreSQL database (``<name>_gw1``…, created when missing) and Redis db number, so the
+    workers never reset or drain each other's data. Worker gw0 keeps the configured ones.
+    Set in the environment, so subprocesses the tests start (rq workers) follow."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    if not index:
+        return
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgresql", "postgres:")):
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+        name = f"{parsed.database}_{worker}"
+        import psycopg2
+
+        admin = psycopg2.connect(parsed.set(database="postgres").render_as_string(hide_password=False)
+                                 .replace("postgresql+psycopg2://", "postgresql://"))
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        admin.close()
+        os.environ["DATABASE_URL"] = parsed.set(database=name).render_as_string(hide_password=False)
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        match = re.match(r"^(redis://[^/]*)(?:/(\d+))?$", redis_url)
+        if match:
+            os.environ["REDIS_URL"] = f"{match.group(1)}/{(int(match.group(2) or 0) + index) % 16}"
+
+
+_per_worker_services()
 TEST_PASSWORD = "Test@12345"
 KEEP_TABLES = {
     "ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",

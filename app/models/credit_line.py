@@ -2,7 +2,9 @@
 
 Usage is never stored: what a line has used (loans drawing on it) and what we have
 borrowed from a bank (drawdowns less repayments) are SQL sums computed when needed
-(app/services/credit_lines.py), so they cannot drift from the loans and records.
+(app/services/credit_lines.py), so they cannot drift from the loans and records. Each bank
+record is posted to the ledger as it is made (短期借款 / 存出保证金 / 财务费用 against the
+bank account), so the trial balance and the fund accounts show the borrowing too.
 """
 from datetime import datetime
 
@@ -138,6 +140,13 @@ class BankDrawdown(Model):
     margin_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")    # 保证金 存出 / 收回
     interest_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")  # 支付利息
     remarks = Column(String(300))
+    # The bank account the money went through and the voucher that posted it (短期借款,
+    # 存出保证金, 财务费用 against the bank account). Empty only on records made before the
+    # register was posted to the ledger (migration 0022).
+    fund_account_id = Column(Integer, ForeignKey("fund_account.id", name="fk_bank_drawdown_fund_account"), index=True)
+    fund_account = relationship("FundAccount")
+    voucher_id = Column(Integer, ForeignKey("voucher.id", name="fk_bank_drawdown_voucher"), index=True)
+    voucher = relationship("Voucher")
     created_by_id = Column(Integer, ForeignKey("ab_user.id"))
     created_by = relationship("AppUser", foreign_keys=[created_by_id])
     created_at = Column(DateTime, default=datetime.now, nullable=False)

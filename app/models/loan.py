@@ -201,9 +201,14 @@ class LoanFee(Model):
     timing = Column(String(20), nullable=False)
     account = Column(String(20), nullable=False)
     amount = Column(Numeric(18, 2), nullable=False)
-    # Receivable from disbursement on (fees due at application or disbursement); collected
-    # through fee receipts, refunded through 归还客户费用.
+    # Receivable from disbursement on (fees due at application or disbursement), or from its
+    # installment's due date (每期费用, booked by the nightly batch); collected through fee
+    # receipts, refunded through 归还客户费用.
     due_on = Column(Date)
+    # 每期费用: the installment (期次) this row is charged with; one row per installment from
+    # disbursement on (app/services/fees.py ``sync_period_fees``). None: a one-off fee, or a
+    # per-period rule not yet paid out.
+    installment_seq = Column(Integer)
     paid_amount = Column(Numeric(18, 2), nullable=False, default=0)
     refunded_amount = Column(Numeric(18, 2), nullable=False, default=0)
 
@@ -229,6 +234,8 @@ class Installment(Model):
         # the second half from the few installments paid late (reports.common.overdue_at).
         Index("ix_installment_paid_late", "paid_off_on", "due_date",
               postgresql_where=text("paid_off_on > due_date"), sqlite_where=text("paid_off_on > due_date")),
+        # A loan's last due date (its maturity: 贷款业务统计 到期 / 即将到期) from the index alone.
+        Index("ix_installment_loan_due", "loan_id", "due_date"),
     )
     id = Column(Integer, primary_key=True)
     loan_id = Column(Integer, ForeignKey("loan.id"), nullable=False, index=True)

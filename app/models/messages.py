@@ -25,7 +25,7 @@ from sqlalchemy.orm import relationship
 
 MESSAGE_STATUSES = {"draft": "草稿", "scheduled": "未发送", "sent": "已发送"}
 MESSAGE_SOURCES = {"user": "用户", "workflow": "审批流程", "reminder": "提醒", "system": "系统"}
-EMAIL_STATUSES = {"draft": "草稿", "queued": "待发送", "sent": "已发送", "failed": "发送失败"}
+EMAIL_STATUSES = {"draft": "草稿", "queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 SMS_STATUSES = {
     "draft": "草稿", "queued": "待发送", "sending": "发送中", "retry": "等待重试", "sent": "已发送",
     "failed": "发送失败", "capped": "超出当日上限", "received": "已接收",
@@ -171,6 +171,9 @@ class EmailMessage(Model):
     created_by = relationship("AppUser", foreign_keys=[created_by_id])
     created_at = Column(DateTime, default=datetime.now, nullable=False, index=True)
     sent_at = Column(DateTime)
+    # When a sender claimed it ("sending"): past the lease, the sender is taken to have died
+    # mid-delivery (app/services/mail.py ``recover_interrupted``).
+    claimed_at = Column(DateTime)
 
     @property
     def status_label(self):

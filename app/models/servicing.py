@@ -79,6 +79,12 @@ class Repayment(Model):
     # the dashboard and the reports sum a year of receipts without reading their lines.
     principal_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
     interest_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
+    # Of interest_amount, what went on 罚息 and on 复利; and how many installments (期次) the
+    # principal / interest / 罚息 / 复利 lines are on (a row each in 贷款业务统计 已还款): the
+    # report's summary sums a year of receipts from these (migration 0022), not their lines.
+    penalty_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
+    compound_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
+    installment_count = Column(Integer, nullable=False, default=0, server_default="0")
     lines = relationship("RepaymentLine", back_populates="repayment", cascade="all, delete-orphan",
                          order_by="RepaymentLine.id")
 
@@ -87,8 +93,9 @@ class Repayment(Model):
         return REPAYMENT_KINDS.get(self.kind, self.kind)
 
     def set_totals(self, lines):
-        self.principal_amount, self.interest_amount = receipt_totals(
-            (line.component, line.amount) for line in lines)
+        totals = receipt_breakdown((line.installment_id, line.component, line.amount) for line in lines)
+        for name, value in totals.items():
+            setattr(self, name, value)
 
     def total_of(self, component):
         return sum((line.amount for line in self.lines if line.component == component), Decimal("0.00"))
@@ -110,6 +117,23 @@ def receipt_totals(components):
         elif component in INTEREST_COMPONENTS:
             interest += amount
     return principal, interest
+
+
+#: The receipt-line components that pay an installment (a row of 贷款业务统计 已还款 per installment).
+LOAN_COMPONENTS = ("principal", "interest", "penalty", "compound")
+
+
+def receipt_breakdown(lines):
+    """Every stored total of a receipt from its lines' (installment id, component, amount):
+    {principal_amount, interest_amount (利息 + 罚息 + 复利), penalty_amount, compound_amount,
+    installment_count (distinct installments of its principal / interest / 罚息 / 复利 lines)}."""
+    lines = list(lines)
+    principal, interest = receipt_totals((component, amount) for _i, component, amount in lines)
+    penalty = sum((amount for _i, component, amount in lines if component == "penalty"), Decimal("0.00"))
+    compound = sum((amount for _i, component, amount in lines if component == "compound"), Decimal("0.00"))
+    installments = {item for item, component, _a in lines if component in LOAN_COMPONENTS}
+    return {"principal_amount": principal, "interest_amount": interest, "penalty_amount": penalty,
+            "compound_amount": compound, "installment_count": len(installments)}
 
 
 class RepaymentLine(Model):

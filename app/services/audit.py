@@ -159,7 +159,12 @@ def _before_commit(session):
     session.flush()
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(_INSERT, rows)
+        from app.services import ledger
+
+        # With a posting's moves to apply (the stored balances' UPDATEs, ``ledger``) the
+        # rows go in the same round trip, first; otherwise by themselves.
+        if not ledger.apply_moves_with(session, rows):
+            session.connection().execute(_INSERT, rows)
     session.info[_WRITING] = True
 
 

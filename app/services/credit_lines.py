@@ -24,7 +24,9 @@ loans submitted at once on one line take turns.
 Bank credit lines (银行授信): limit, term and rate of a line a bank granted to us, and its
 drawdowns and repayments (BankDrawdown); the drawn balance is their sum. Every new drawdown
 is checked against the line's limit and the funding-leverage rule (DOMAIN.md §6: bank and
-shareholder borrowing ≤ ``funding_leverage_multiple`` × ``net_assets``).
+shareholder borrowing ≤ ``funding_leverage_multiple`` × ``net_assets``), then posted: Dr 银行存款
+/ Cr 短期借款 for a drawdown (the reverse for a repayment), the margin against 存出保证金 and
+the interest paid to 财务费用.
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,11 +39,11 @@ from app.domain import workflow as flow
 from app.domain.errors import DomainError
 from app.domain.money import ZERO
 from app.extensions import db
-from app.models import Customer, Installment, Loan
+from app.models import Customer, FundAccount, Installment, Loan
 from app.models.credit_line import (
     BANK_ENTRY_KINDS, CREDIT_LINE_STATUSES, BankCreditLine, BankDrawdown, CreditLine,
 )
-from app.services import loans, numbering, settings, workflow
+from app.services import ledger, loans, numbering, settings, workflow
 from app.services.scope import apply_scope, can_see_branch
 
 LINE_PREFIX = "SX"
@@ -479,6 +481,10 @@ def check_entry(entry, lock=False):
     today = settings.business_date()
     if entry.occurred_on > today:
         raise DomainError(f"日期不能晚于营业日期 {today:%Y-%m-%d}", "occurred_on")
+    try:
+        ledger.check_open(entry.occurred_on)
+    except DomainError as exc:   # the voucher would be refused: say so under the date
+        raise DomainError(exc.message, "occurred_on") from None
     entry.margin_amount = _optional_amount(entry.margin_amount, "保证金", "margin_amount")
     entry.interest_amount = _optional_amount(entry.interest_amount, "支付利息", "interest_amount")
     drawn = bank_balance(line.id)
@@ -511,22 +517,73 @@ def check_entry(entry, lock=False):
     return line
 
 
+def bank_fund_accounts():
+    """The active bank accounts money from a bank line may go through (the form's choices)."""
+    return db.session.execute(select(FundAccount).where(FundAccount.kind == "bank", FundAccount.is_active.is_(True))
+                              .order_by(FundAccount.id)).scalars().all()
+
+
+def entry_fund_account(entry):
+    """The bank account of a record: the one picked, or the only active bank account."""
+    fund = entry.fund_account
+    if fund is None and entry.fund_account_id:
+        fund = db.session.get(FundAccount, entry.fund_account_id)
+    if fund is None:
+        accounts = bank_fund_accounts()
+        if len(accounts) != 1:
+            raise DomainError("请选择该笔借款或还款的银行存款账户", "fund_account")
+        fund = accounts[0]
+    if fund.kind != "bank" or not fund.is_active:
+        raise DomainError(f"资金账户“{fund.name}”不是在用的银行存款账户，请选择银行存款账户", "fund_account")
+    return fund
+
+
+def entry_lines(entry, fund):
+    """The journal lines of a bank record: the principal against 短期借款, the margin against
+    存出保证金 and the interest paid to 财务费用, each against the bank account."""
+    bank = fund.ledger_account
+    amount, margin, interest = _money(entry.amount), _money(entry.margin_amount), _money(entry.interest_amount)
+    if entry.kind == "drawdown":
+        lines = [ledger.Line(bank, debit=amount, fund_account=fund, memo="银行借款提款"),
+                 ledger.Line(ledger.SHORT_TERM_BORROWING, credit=amount, memo="银行借款提款")]
+        if margin:
+            lines += [ledger.Line(ledger.MARGIN_PAID, debit=margin, memo="存出银行保证金"),
+                      ledger.Line(bank, credit=margin, fund_account=fund, memo="存出银行保证金")]
+    else:
+        lines = [ledger.Line(ledger.SHORT_TERM_BORROWING, debit=amount, memo="归还银行借款"),
+                 ledger.Line(bank, credit=amount, fund_account=fund, memo="归还银行借款")]
+        if margin:
+            lines += [ledger.Line(bank, debit=margin, fund_account=fund, memo="收回银行保证金"),
+                      ledger.Line(ledger.MARGIN_PAID, credit=margin, memo="收回银行保证金")]
+    if interest:
+        lines += [ledger.Line(ledger.FINANCE_EXPENSES, debit=interest, memo="支付银行借款利息"),
+                  ledger.Line(bank, credit=interest, fund_account=fund, memo="支付银行借款利息")]
+    return lines
+
+
 def record(entry, user):
-    """Check (with the bank lines locked) and add a drawdown or repayment; the caller commits."""
+    """Check (with the bank lines locked), add a drawdown or repayment and post its voucher
+    (dated the record's date: refused in a closed period); the caller commits."""
     with db.session.no_autoflush:   # the form may have linked the new entry to its line already
         line = check_entry(entry, lock=True)
+        fund = entry_fund_account(entry)
     entry.line = line
+    entry.fund_account = fund
     entry.remarks = (entry.remarks or "").strip() or None
     entry.created_by_id = getattr(user, "id", None)
     db.session.add(entry)
     db.session.flush()
+    verb = "提款" if entry.kind == "drawdown" else "还款"
+    entry.voucher = ledger.post(f"银行借款{verb} {line}"[:200], entry_lines(entry, fund), user,
+                                business_date=entry.occurred_on, source=("bank_drawdown", entry.id))
+    db.session.flush()
     return entry
 
 
-def record_entry(line_id, kind, amount, occurred_on, user, remarks=None, due_date=None):
+def record_entry(line_id, kind, amount, occurred_on, user, remarks=None, due_date=None, fund_account_id=None):
     """Record one drawdown or repayment (service entry point); commits."""
     entry = BankDrawdown(bank_credit_line_id=line_id, kind=kind, amount=amount, occurred_on=occurred_on,
-                         due_date=due_date, remarks=remarks)
+                         due_date=due_date, remarks=remarks, fund_account_id=fund_account_id)
     try:
         record(entry, user)
         db.session.commit()

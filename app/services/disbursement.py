@@ -6,7 +6,7 @@ import re
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.servicing import Disbursement
-from app.services import contracts, dictionaries, ledger, loans, settings
+from app.services import contracts, dictionaries, fees, ledger, loans, settings
 from app.services.repayments import CONTROL_CHARS
 
 LOAN_PRINCIPAL = "1301"
@@ -64,6 +64,7 @@ def disburse(loan_id, user, fund_account, disbursed_on, receiving_bank, receivin
     # The schedule counts from the real payout date (DOMAIN.md §2.2) and is frozen from now on.
     loan.start_date = disbursed_on
     loans.rebuild(loan)
+    fees.sync_period_fees(loan)     # 每期费用: one row per installment, receivable when due
     voucher = ledger.post(
         f"放款 {loan.loan_no} {loan.customer.name}",
         [ledger.Line(LOAN_PRINCIPAL, debit=loan.amount, loan_id=loan.id, memo="贷款本金"),

@@ -112,6 +112,12 @@ def executing(request):
     return request.status == "approved"
 
 
+def _interest_taken(item):
+    """Interest of an installment that a new schedule must keep: paid, waived, and accrued
+    at a period close (booked to 应收利息 1132, cleared only as the interest is paid)."""
+    return (item.interest_paid or ZERO) + (item.interest_waived or ZERO) + (item.interest_accrued or ZERO)
+
+
 def rewrite(loan, after_seq, rows):
     """Replace the installments after ``after_seq`` by ``rows`` (engine rows numbered from
     1), in place: existing rows keep their ids (and any receipt lines), missing ones are
@@ -121,9 +127,9 @@ def rewrite(loan, after_seq, rows):
     for k, row in enumerate(rows):
         if k < len(old):
             item = old[k]
-            if row.principal < (item.principal_paid or ZERO) or \
-                    row.interest < (item.interest_paid or ZERO) + (item.interest_waived or ZERO):
-                raise DomainError(f"第 {item.seq} 期已部分还款，新的还款计划低于已还金额；请先处理该期再办理")
+            if row.principal < (item.principal_paid or ZERO) or row.interest < _interest_taken(item):
+                raise DomainError(f"第 {item.seq} 期已部分还款或已计提利息，新的还款计划低于已还或已计提金额；"
+                                  "请先处理该期再办理")
         else:
             item = Installment(seq=after_seq + 1 + k, principal_paid=ZERO, interest_paid=ZERO, interest_waived=ZERO,
                                penalty=ZERO, penalty_paid=ZERO, compound=ZERO, compound_paid=ZERO,
@@ -137,6 +143,9 @@ def rewrite(loan, after_seq, rows):
                                                      "compound_paid", "interest_accrued")):
             raise DomainError(f"第 {item.seq} 期已有还款记录，不能从还款计划中删除")
         loan.installments.remove(item)
+    from app.services import fees   # fees → repayments → this module
+
+    fees.sync_period_fees(loan)
 
 
 @dataclass
@@ -166,6 +175,9 @@ class Regeneration:
                 item.principal = self.kept_principal
                 item.balance = item.balance + moved
             if self.kept_interest is not None:
+                if self.kept_interest < _interest_taken(item):
+                    raise DomainError(f"第 {item.seq} 期重新计算的利息 {self.kept_interest:,.2f} 元低于已还、已减免和"
+                                      f"已计提的利息 {_interest_taken(item):,.2f} 元；请先处理该期再办理")
                 item.interest = self.kept_interest
             item.total = item.principal + item.interest
             if item.principal_due == 0 and item.interest_due == 0:
@@ -182,7 +194,8 @@ def regenerate(loan, on, rate, added=0, fixed_day=None):
     first = rows_unpaid[0]
     base = loans.terms_of(loan)
     unit, step, day = unit_of(loan), step_of(loan), fixed_day or rhythm_day(loan)
-    periods_added = added // step if loan.method == "quarterly_interest" else added
+    # ``added`` is in the unit (months, days): whole quarters / weeks become periods
+    periods_added = added // step if loan.method != "bullet" else added
     result = Regeneration(after_seq=first.seq - 1, rows=[], old=rows_unpaid)
     began = first.start_date < on or loan.method == "bullet"
     if began:
@@ -253,8 +266,6 @@ def check_consents(request):
 def check(request):
     loan = request.loan
     check_method(loan, "展期")
-    if loan.product.period == "week":
-        raise DomainError("按周还款的产品不支持展期")
     unit = unit_of(loan)
     label = rules.unit_label(unit)
     n = request.extension_periods
@@ -262,6 +273,8 @@ def check(request):
         raise DomainError(f"请填写展期期限（{label}）", "extension_periods")
     if loan.method == "quarterly_interest" and n % 3:
         raise DomainError("按季付息的贷款展期期限须为 3 个月的整数倍", "extension_periods")
+    if loan.product.period == "week" and loan.method != "bullet" and n % 7:
+        raise DomainError("按周还款的贷款展期期限须为 7 天的整数倍（整周）", "extension_periods")
     if request.new_rate is None:
         request.new_rate = loan.annual_rate
     request.new_rate = check_rate(loan, request.new_rate)

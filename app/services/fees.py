@@ -24,7 +24,7 @@ from sqlalchemy import func, select, type_coerce
 from app.domain.errors import DomainError
 from app.domain.money import ZERO
 from app.extensions import db
-from app.models import FundAccount, JournalLine, Voucher
+from app.models import FundAccount, Installment, JournalLine, Loan, Voucher
 from app.models.loan import LoanFee
 from app.models.product import FEE_ACCOUNTS
 from app.models.servicing import REPAYMENT_KINDS, REQUEST_KINDS, RepaymentLine, ServicingRequest
@@ -73,8 +73,17 @@ class FeeRow:
         return self.fee.refunded_amount or ZERO
 
     @property
+    def installment_seq(self):
+        return self.fee.installment_seq
+
+    @property
+    def waived(self):
+        """每期费用 of a period after the loan closed early: not owed (shown, not collectable)."""
+        return period_fee_waived(self.fee)
+
+    @property
     def outstanding(self):
-        return self.fee.outstanding
+        return ZERO if self.waived else self.fee.outstanding
 
     @property
     def held(self):
@@ -83,7 +92,93 @@ class FeeRow:
 
 
 def fees_of(loan):
-    return [FeeRow(fee) for fee in loan.fees]
+    rows = [FeeRow(fee) for fee in loan.fees]
+    return sorted(rows, key=lambda r: (r.fee.installment_seq is not None, r.fee.installment_seq or 0, r.fee.id or 0))
+
+
+# -- 每期费用 -------------------------------------------------------------------------------
+def _period_key(fee):
+    return fee.fee_type, fee.account, fee.basis, Decimal(fee.value)
+
+
+def sync_period_fees(loan):
+    """每期费用: one LoanFee row per installment for each per-period fee of the loan, at
+    disbursement (the rule row becomes the first installment's) and whenever the schedule is
+    regenerated (提前还本 shortening the term, 展期 adding periods): rows of installments that
+    no longer exist go, unless something was collected on them; new installments get theirs.
+    Nothing is posted here: a period's fee becomes receivable on its due date
+    (``recognize_period_fees``). Flushes."""
+    seqs = sorted(i.seq for i in loan.installments)
+    groups = {}
+    for fee in loan.fees:
+        if fee.timing == "per_period":
+            groups.setdefault(_period_key(fee), []).append(fee)
+    for rows in groups.values():
+        template = rows[0]
+        taken = {f.installment_seq for f in rows if f.installment_seq is not None}
+        for fee in rows:
+            if fee.installment_seq is None:        # the rule, copied from the product
+                missing = [s for s in seqs if s not in taken]
+                if missing:
+                    fee.installment_seq = missing[0]
+                    taken.add(missing[0])
+            elif fee.installment_seq not in seqs and fee.due_on is None and not fee.paid_amount:
+                loan.fees.remove(fee)
+                db.session.delete(fee)
+                taken.discard(fee.installment_seq)
+        for seq in seqs:
+            if seq not in taken:
+                loan.fees.append(LoanFee(fee_type=template.fee_type, basis=template.basis, value=template.value,
+                                         timing="per_period", account=template.account, amount=template.amount,
+                                         installment_seq=seq, paid_amount=ZERO, refunded_amount=ZERO))
+    db.session.flush()
+
+
+def _period_due(on):
+    """SELECT of the per-period income fees whose installment fell due on or before ``on``,
+    not yet receivable, with something left to collect, on loans not closed before that
+    due date (a loan settled early owes no later period's fee): (LoanFee, due date)."""
+    return (select(LoanFee, Installment.due_date)
+            .join(Installment, (Installment.loan_id == LoanFee.loan_id) & (Installment.seq == LoanFee.installment_seq))
+            .join(Loan, Loan.id == LoanFee.loan_id)
+            .where(LoanFee.timing == "per_period", LoanFee.installment_seq.is_not(None), LoanFee.due_on.is_(None),
+                   LoanFee.account == "income", LoanFee.amount > LoanFee.paid_amount, Installment.due_date <= on,
+                   Loan.status.in_(("active", "settled")),
+                   (Loan.closed_on.is_(None)) | (Loan.closed_on >= Installment.due_date))
+            .order_by(LoanFee.loan_id, LoanFee.installment_seq, LoanFee.id))
+
+
+def recognize_period_fees(on, user=None):
+    """每期费用应收 (nightly batch step): each per-period income fee whose installment is due
+    becomes receivable: one voucher per loan, Dr 1221 其他应收款 / Cr 6021 手续费及佣金收入
+    for what is left to collect on it, dated ``on``. Returns how many fees were booked."""
+    by_loan = {}
+    for fee, due in db.session.execute(_period_due(on)):
+        by_loan.setdefault(fee.loan_id, []).append((fee, due))
+    for loan_id, items in by_loan.items():
+        lines = []
+        for fee, due in items:
+            label = dictionaries.label_of("fee_type", fee.fee_type)
+            left = fee.amount - (fee.paid_amount or ZERO)
+            lines += [ledger.Line(ledger.OTHER_RECEIVABLES, debit=left, loan_id=loan_id,
+                                  memo=f"应收第 {fee.installment_seq} 期{label}"),
+                      ledger.Line(ledger.FEE_INCOME, credit=left, loan_id=loan_id,
+                                  memo=f"第 {fee.installment_seq} 期{label}")]
+            fee.due_on = due
+        loan = db.session.get(Loan, loan_id)
+        ledger.post(f"每期费用应收 {loan.loan_no} {loan.customer.name}"[:200], lines, user, business_date=on,
+                    source=("fee_receivable", loan_id))
+    db.session.flush()
+    return sum(len(items) for items in by_loan.values())
+
+
+def period_fee_waived(fee):
+    """A per-period fee of an installment due after the loan was closed: not owed."""
+    loan = fee.loan
+    if fee.installment_seq is None or loan is None or loan.closed_on is None or fee.due_on is not None:
+        return False
+    item = next((i for i in loan.installments if i.seq == fee.installment_seq), None)
+    return item is not None and item.due_date > loan.closed_on
 
 
 def _check_date(loan, received_on):
@@ -122,6 +217,9 @@ def collect(loan_fee_id, amount, received_on, fund_account, user, idempotency_ke
         on = _check_date(loan, received_on)
         repayments.check_fund_account(fund_account)
         label = dictionaries.label_of("fee_type", item.fee_type)
+        if period_fee_waived(item):
+            raise DomainError(f"项目 {loan.loan_no} 已于 {loan.closed_on} 结清，第 {item.installment_seq} 期{label}"
+                              "不再收取", "loan_fee")
         if item.outstanding <= 0:
             raise DomainError(f"{label}已收齐，无需再收", "amount")
         if amount > item.outstanding:
@@ -157,7 +255,8 @@ def collect(loan_fee_id, amount, received_on, fund_account, user, idempotency_ke
 # -- 项目财务流水账 ------------------------------------------------------------------------
 SOURCE_LABELS = {"disbursement": "放款", "repayment": "还款", "settlement": "结清", "prepayment": "提前还本",
                  "recovery": REPAYMENT_KINDS["recovery"], "fee": REPAYMENT_KINDS["fee"],
-                 "deposit": REPAYMENT_KINDS["deposit"]}
+                 "deposit": REPAYMENT_KINDS["deposit"], "bank_drawdown": "银行借款",
+                 "fee_receivable": "每期费用应收"}
 
 
 @dataclass

@@ -41,7 +41,7 @@ from app.domain.schedule import LoanTerms, generate_schedule
 from app.domain.servicing import compound_interest, penalty_interest
 from app.extensions import db
 from app.services import generator_data as data
-from app.models.servicing import receipt_totals
+from app.models.servicing import receipt_breakdown
 from app.services import ledger
 
 ZERO = Decimal("0.00")
@@ -639,9 +639,9 @@ class Generator:
 
     def receipt(self, w, receipt_id, loan_id, kind, amount, on, payer, voucher_id, lines):
         receipt_no = self.number("HK", on)
-        principal, interest = receipt_totals((line["component"], line["amount"]) for line in lines)
+        totals = receipt_breakdown((line.get("installment_id"), line["component"], line["amount"]) for line in lines)
         w.add("repayment", dict(id=receipt_id, receipt_no=receipt_no, loan_id=loan_id, kind=kind, amount=amount,
-                                principal_amount=principal, interest_amount=interest,
+                                **totals,
                                 received_on=on, fund_account_id=self.bank.id, payer=payer,
                                 idempotency_key=f"gen-{self.seed}-{receipt_id}", voucher_id=voucher_id,
                                 created_by_id=self.system_id, created_at=self.stamp(on, receipt_id)))

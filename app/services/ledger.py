@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, bindparam, case, func, inspect, or_, select, type_coerce
+from sqlalchemy import Date, Numeric, bindparam, case, func, inspect, or_, select, text, type_coerce
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -47,8 +47,10 @@ CASH = "1001"
 BANK = "1002"
 INTEREST_RECEIVABLE = "1132"
 OTHER_RECEIVABLES = "1221"
+MARGIN_PAID = "1031"
 LOAN_PRINCIPAL = "1301"
 LOAN_LOSS_RESERVE = "1304"
+SHORT_TERM_BORROWING = "2001"
 DEPOSITS_RECEIVED = "2203"
 OTHER_PAYABLES = "2241"
 PAID_IN_CAPITAL = "4001"
@@ -57,6 +59,7 @@ FEE_INCOME = "6021"
 PENALTY_INCOME = "6051"
 NON_OPERATING_INCOME = "6301"
 ADMIN_EXPENSES = "6602"
+FINANCE_EXPENSES = "6603"
 IMPAIRMENT_LOSS = "6701"
 
 #: (code, name, category, normal side): added by ``seed_chart`` when the code is missing.
@@ -64,10 +67,12 @@ CHART = [
     (CASH, "库存现金", "asset", "debit"),
     (BANK, "银行存款", "asset", "debit"),
     (INTEREST_RECEIVABLE, "应收利息", "asset", "debit"),
+    (MARGIN_PAID, "存出保证金", "asset", "debit"),
     (OTHER_RECEIVABLES, "其他应收款", "asset", "debit"),
     # Children per five-level class (正常/关注/次级/可疑/损失) come with the risk module.
     (LOAN_PRINCIPAL, "贷款本金", "asset", "debit"),
     (LOAN_LOSS_RESERVE, "贷款损失准备", "asset", "credit"),  # contra asset: credit-normal
+    (SHORT_TERM_BORROWING, "短期借款", "liability", "credit"),
     (DEPOSITS_RECEIVED, "存入保证金", "liability", "credit"),
     (OTHER_PAYABLES, "其他应付款", "liability", "credit"),
     (PAID_IN_CAPITAL, "实收资本（股金）", "equity", "credit"),
@@ -76,6 +81,7 @@ CHART = [
     (PENALTY_INCOME, "罚息收入", "income", "credit"),
     (NON_OPERATING_INCOME, "营业外收入", "income", "credit"),
     (ADMIN_EXPENSES, "管理费用", "expense", "debit"),
+    (FINANCE_EXPENSES, "财务费用", "expense", "debit"),
     (IMPAIRMENT_LOSS, "资产减值损失", "expense", "debit"),
 ]
 #: (name, kind, ledger account code): added by ``seed_chart`` when the name is missing.
@@ -896,6 +902,88 @@ def _record_moves(lines, principal=None):
 _RECHECK = "microloan.ledger_recheck"
 
 
+def _one_trip(session):
+    """Whether the commit's writes can go to the server in one round trip: psycopg2 sends a
+    statement text holding several statements in one ``execute`` (its parameters bound as
+    for any statement) and hands back the last one's rows."""
+    dialect = session.get_bind().dialect
+    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
+
+
+# The commit's writes of one posting in one round trip (``apply_moves_with``): the
+# transaction's audit rows (one INSERT of parallel arrays), the loan's stored balance when it
+# moved, the fund account's with the deferred closed-period check riding on it (RETURNING:
+# the last statement's rows are what comes back). Plain literals, every value a bound
+# parameter; the order is ``_apply_moves``'s: the loan row first, then the fund account.
+_COMMIT_WRITES = {
+    True: text(
+        "INSERT INTO audit_log (created_at, user_id, username, action, table_name, row_id, changes, ip) "
+        "SELECT * FROM unnest(CAST(:created_at AS timestamp[]), CAST(:user_id AS integer[]), "
+        "CAST(:username AS varchar[]), CAST(:action AS varchar[]), CAST(:table_name AS varchar[]), "
+        "CAST(:row_id AS varchar[]), CAST(:changes AS text[]), CAST(:ip AS varchar[]));\n"
+        "UPDATE loan SET updated_at = :updated_at, principal_balance = loan.principal_balance + :loan_delta "
+        "WHERE loan.id = :loan_id;\n"
+        "UPDATE fund_account SET posted_net = fund_account.posted_net + :fund_delta WHERE fund_account.id = :fund_id "
+        "RETURNING (SELECT period_close.period FROM period_close WHERE period_close.status = 'closed' "
+        "AND period_close.period_end >= :on ORDER BY period_close.period_end LIMIT 1)"),
+    False: text(
+        "INSERT INTO audit_log (created_at, user_id, username, action, table_name, row_id, changes, ip) "
+        "SELECT * FROM unnest(CAST(:created_at AS timestamp[]), CAST(:user_id AS integer[]), "
+        "CAST(:username AS varchar[]), CAST(:action AS varchar[]), CAST(:table_name AS varchar[]), "
+        "CAST(:row_id AS varchar[]), CAST(:changes AS text[]), CAST(:ip AS varchar[]));\n"
+        "UPDATE fund_account SET posted_net = fund_account.posted_net + :fund_delta WHERE fund_account.id = :fund_id "
+        "RETURNING (SELECT period_close.period FROM period_close WHERE period_close.status = 'closed' "
+        "AND period_close.period_end >= :on ORDER BY period_close.period_end LIMIT 1)"),
+}
+_AUDIT_COLUMNS = ("created_at", "user_id", "username", "action", "table_name", "row_id", "changes", "ip")
+
+
+def apply_moves_with(session, audit_rows):
+    """The commit's writes of a posting in one round trip on PostgreSQL (psycopg2): the
+    transaction's ``audit_rows`` (``audit._before_commit``), then what ``_apply_moves``
+    would send — when it would send exactly one fund account's UPDATE carrying the
+    deferred closed-period check, after at most one loan's (a receipt). Returns False,
+    having sent and taken nothing, otherwise (the caller writes its rows itself and the
+    moves are applied as always)."""
+    if not audit_rows or not _one_trip(session):
+        return False
+    pending, recheck = session.info.get(_PENDING), session.info.get(_RECHECK)
+    if not pending or not recheck or any(flag is None and loan_id is not None for _a, loan_id, _f, _n, flag in pending):
+        return False
+    loans, funds = _nets(pending, frozenset())
+    if len(loans) > 1 or len(funds) != 1:
+        return False
+    session.info.pop(_PENDING, None)
+    session.info.pop(_RECHECK, None)
+    recheck_on = min(recheck)
+    params = {column: [row[column] for row in audit_rows] for column in _AUDIT_COLUMNS}
+    (fund_id, fund_delta), = funds.items()
+    params.update(fund_id=fund_id, fund_delta=fund_delta, on=recheck_on)
+    if loans:
+        (loan_id, loan_delta), = loans.items()
+        params.update(loan_id=loan_id, loan_delta=loan_delta, updated_at=datetime.now())
+    closed = session.connection().execute(_COMMIT_WRITES[bool(loans)], params).scalar()
+    check_open(recheck_on, closed)
+    from app.models import Loan
+
+    for loan_id in loans:
+        _expire_updated(session, Loan, loan_id, ("principal_balance", "updated_at"))
+    _expire_updated(session, FundAccount, fund_id, ("posted_net",))
+    return True
+
+
+def _nets(pending, principal):
+    """{loan id: net} on loan principal and {fund account id: net} of the recorded moves,
+    without the zero ones."""
+    loans, funds = defaultdict(Decimal), defaultdict(Decimal)
+    for account_id, loan_id, fund_id, net, flag in pending:
+        if loan_id is not None and (flag if flag is not None else account_id in principal):
+            loans[loan_id] += net
+        if fund_id is not None:
+            funds[fund_id] += net
+    return {k: v for k, v in loans.items() if v}, {k: v for k, v in funds.items() if v}
+
+
 def _apply_moves(session):
     pending = session.info.pop(_PENDING, None) or []
     recheck = session.info.pop(_RECHECK, None)
@@ -906,18 +994,13 @@ def _apply_moves(session):
     # The chart is read again only when a loan's line came without the flag.
     principal = _principal_ids(session) if any(
         flag is None and loan_id is not None for _a, loan_id, _f, _n, flag in pending) else frozenset()
-    loans, funds = defaultdict(Decimal), defaultdict(Decimal)
-    for account_id, loan_id, fund_id, net, flag in pending:
-        if loan_id is not None and (flag if flag is not None else account_id in principal):
-            loans[loan_id] += net
-        if fund_id is not None:
-            funds[fund_id] += net
+    loans, funds = _nets(pending, principal)
     from app.models import Loan
 
-    for loan_id in sorted(k for k, v in loans.items() if v):
+    for loan_id in sorted(loans):
         session.execute(_balance_updates()["loan"], {"row_id": loan_id, "delta": loans[loan_id]})
         _expire_updated(session, Loan, loan_id, ("principal_balance", "updated_at"))
-    for fund_id in sorted(k for k, v in funds.items() if v):
+    for fund_id in sorted(funds):
         params = {"row_id": fund_id, "delta": funds[fund_id]}
         if recheck_on is not None and session.get_bind().dialect.update_returning:
             # The deferred closed-period check rides on this UPDATE (RETURNING the period).

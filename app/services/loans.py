@@ -169,7 +169,9 @@ def cost_rate(loan, rows=None, terms=None):
     terms = terms or terms_of(loan)
     rows = rows or generate_schedule(terms)
     upfront = sum((f.amount for f in loan.fees if f.timing in ("at_application", "at_disbursement")), ZERO)
-    per_period = sum((f.amount for f in loan.fees if f.timing == "per_period"), ZERO)
+    # a per-period fee counts once per period: its rule, or the first installment's row
+    per_period = sum((f.amount for f in loan.fees if f.timing == "per_period" and f.installment_seq in (None, 1)),
+                     ZERO)
     if per_period:
         rows = [type(r)(seq=r.seq, start_date=r.start_date, due_date=r.due_date, principal=r.principal,
                         interest=r.interest, total=r.total + per_period, balance=r.balance) for r in rows]
@@ -182,6 +184,23 @@ def cost_rate(loan, rows=None, terms=None):
 _LOCK_QUERIES = {}
 
 
+def lock_query(installments=selectinload):
+    """The locking SELECT of ``lock`` (bound parameter ``loan_id``), with the installments
+    loaded by ``installments`` (``lazyload``: the caller reads them itself). Built once per
+    dialect and loader: compiled once, its cache key memoized."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    query = _LOCK_QUERIES.get((postgres, installments))
+    if query is None:
+        query = (select(Loan).where(Loan.id == bindparam("loan_id"))
+                 .options(joinedload(Loan.product), joinedload(Loan.customer).load_only(Customer.name),
+                          installments(Loan.installments))
+                 .execution_options(populate_existing=True))
+        if postgres:
+            query = query.with_for_update(of=Loan)
+        _LOCK_QUERIES[(postgres, installments)] = query
+    return query
+
+
 def lock(loan_id):
     """The loan, re-read and locked for this transaction (SELECT … FOR UPDATE OF loan on
     PostgreSQL; SQLite serialises writers): every money movement on a loan goes through here
@@ -190,17 +209,7 @@ def lock(loan_id):
     What a posting reads comes with it, re-read after the lock: the product and the
     customer's name joined into the locking statement (only the loan row is locked), the
     installments by a second SELECT that runs once the lock is held."""
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    query = _LOCK_QUERIES.get(postgres)
-    if query is None:   # built once per dialect: compiled once, cache key memoized
-        query = (select(Loan).where(Loan.id == bindparam("loan_id"))
-                 .options(joinedload(Loan.product), joinedload(Loan.customer).load_only(Customer.name),
-                          selectinload(Loan.installments))
-                 .execution_options(populate_existing=True))
-        if postgres:
-            query = query.with_for_update(of=Loan)
-        _LOCK_QUERIES[postgres] = query
-    loan = db.session.execute(query, {"loan_id": loan_id}).unique().scalar_one_or_none()
+    loan = db.session.execute(lock_query(), {"loan_id": loan_id}).unique().scalar_one_or_none()
     if loan is None:
         raise DomainError("项目不存在")
     return loan

@@ -8,7 +8,7 @@ MAIL_SUPPRESS_SEND nothing is delivered and the e-mail is marked failed, so an o
 never claims a delivery that did not happen.
 """
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import Connection, Message as MailMessage
@@ -96,12 +96,17 @@ def _deliver(row):
         connection.send(message)
 
 
+#: How long a sender may hold an e-mail in "sending" before it is taken to have died.
+SENDING_LEASE_SECONDS = 600
+INTERRUPTED = "发送过程中断（发送进程退出），邮件可能已发出也可能未发出：请核实后再重发"
+
+
 def send_one(email_id):
     """Deliver one queued e-mail; its status becomes sent, or failed with the error.
-    Claimed by one UPDATE (queued → sending) so two workers never send it twice."""
+    Claimed by one UPDATE (queued → sending, with the time) so two workers never send it twice."""
     claimed = db.session.execute(
         update(EmailMessage).where(EmailMessage.id == email_id, EmailMessage.status == "queued")
-        .values(status="sending").execution_options(synchronize_session=False)).rowcount
+        .values(status="sending", claimed_at=datetime.now()).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     if claimed != 1:
         return None
@@ -118,11 +123,29 @@ def send_one(email_id):
     return row.status
 
 
-def dispatch(limit=200):
+def recover_interrupted(now=None):
+    """E-mails left "sending" past the lease: their sender died mid-delivery (worker killed,
+    connection lost). Whether the server took them cannot be known, so they are marked
+    failed with the reason (kept, resendable by a person), never sent again by themselves.
+    Returns how many."""
+    now = now or datetime.now()
+    stale = (EmailMessage.status == "sending") & (
+        EmailMessage.claimed_at.is_(None) | (EmailMessage.claimed_at <= now - timedelta(seconds=SENDING_LEASE_SECONDS)))
+    count = db.session.execute(update(EmailMessage).where(stale).values(status="failed", error=INTERRUPTED)
+                               .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if count:
+        current_app.logger.warning("Mail: %s e-mail(s) interrupted while sending marked failed", count)
+    return count
+
+
+def dispatch(limit=200, now=None):
+    """Send the queued e-mails (after settling the sends that were interrupted)."""
+    interrupted = recover_interrupted(now)
     ids = db.session.execute(select(EmailMessage.id).where(EmailMessage.status == "queued")
                              .order_by(EmailMessage.id).limit(limit)).scalars().all()
     db.session.commit()
-    counts = {}
+    counts = {"interrupted": interrupted} if interrupted else {}
     for email_id in ids:
         status = send_one(email_id)
         if status:

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Optional
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import Bank, Customer, LoanProduct
+from app.models import Bank, Customer, FundAccount, LoanProduct
 from app.models.credit_line import BANK_ENTRY_KINDS, BANK_LINE_STATUSES, BankCreditLine, BankDrawdown, CreditLine
 from app.services import credit_lines as service
 from app.services import home, settings
@@ -296,11 +296,16 @@ ENTRY_LABELS = {
     "amount": _l("Amount (yuan)"), "occurred_on": _l("Date"), "due_date": _l("Due date"), "remarks": _l("Remarks"),
     "created_by": _l("Recorded by"), "created_at": _l("Recorded at"),
     "margin_amount": _l("Margin deposit (yuan)"), "interest_amount": _l("Interest paid (yuan)"),
+    "fund_account": _l("Bank account"), "voucher": _l("Voucher"),
 }
 
 
 def _active_banks():
     return select(Bank.id).where(Bank.is_active.is_(True))
+
+
+def _bank_fund_accounts():
+    return select(FundAccount.id).where(FundAccount.kind == "bank", FundAccount.is_active.is_(True))
 
 
 class BankCreditLineView(CheckedModelView):
@@ -363,14 +368,18 @@ class BankCreditDrawdownView(CheckedModelView):
     base_permissions = ["can_list", "can_show", "can_add"]
     label_columns = ENTRY_LABELS
     list_columns = ["occurred_on", "line", "kind_label", "amount", "margin_amount", "interest_amount", "due_date",
-                    "remarks", "created_by"]
-    add_columns = ["line", "kind", "amount", "margin_amount", "interest_amount", "occurred_on", "due_date", "remarks"]
+                    "fund_account", "voucher", "remarks", "created_by"]
+    add_columns = ["line", "kind", "amount", "margin_amount", "interest_amount", "occurred_on", "due_date",
+                   "fund_account", "remarks"]
     show_columns = ["line", "kind_label", "amount", "margin_amount", "interest_amount", "occurred_on", "due_date",
-                    "remarks", "created_by", "created_at"]
+                    "fund_account", "voucher", "remarks", "created_by", "created_at"]
     description_columns = {
         "margin_amount": _l("Borrowing: margin deposit paid to the bank; repayment: margin the bank returned"),
         "interest_amount": _l("Interest paid to the bank with this record"),
+        "fund_account": _l("The bank account the money went through; the record is posted to the ledger "
+                           "(short-term borrowing, margin deposits paid, finance expenses)"),
     }
+    add_form_query_rel_fields = {"fund_account": [["id", FilterInFunction, _bank_fund_accounts]]}
     search_columns = ["line", "kind", "occurred_on", "amount"]
     order_columns = ["occurred_on", "amount"]
     base_order = ("occurred_on", "desc")
@@ -389,8 +398,9 @@ class BankCreditDrawdownView(CheckedModelView):
         entry = BankDrawdown(bank_credit_line_id=form.line.data.id if form.line.data else None,
                              kind=form.kind.data, amount=form.amount.data, occurred_on=form.occurred_on.data,
                              due_date=form.due_date.data, margin_amount=form.margin_amount.data,
-                             interest_amount=form.interest_amount.data)
+                             interest_amount=form.interest_amount.data, fund_account=form.fund_account.data)
         service.check_entry(entry)
+        service.entry_fund_account(entry)
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
         if request.method == "GET":
@@ -400,6 +410,9 @@ class BankCreditDrawdownView(CheckedModelView):
                 form.line.data = db.session.get(BankCreditLine, line_id)
             if request.args.get("kind") in BANK_ENTRY_KINDS:
                 form.kind.data = request.args["kind"]
+            if form.fund_account.data is None:
+                accounts = service.bank_fund_accounts()
+                form.fund_account.data = accounts[0] if accounts else None
         return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
     def pre_add(self, item):

@@ -338,3 +338,70 @@ def test_bank_margin_deposits_are_recorded_and_not_recovered_twice(app, login_as
         assert credit_lines.bank_balance(line) == D("1500000.00")
     page = text_of(finance.get("/bankcreditdrawdownview/list/"))
     assert "200,000.00" in page and "8,000.00" in page
+
+
+def test_bank_borrowing_is_posted_to_the_ledger(app, login_as):
+    """Each bank record posts a voucher on its date against the bank account it names: the
+    trial balance's 短期借款 and 存出保证金 equal the register's balance and margin held, the
+    bank account's balance moves by exactly the money that went through it."""
+    from app.models import FundAccount, LedgerAccount
+    from app.services import ledger, period_close
+
+    set_setting(app, "net_assets", "10000000")
+    set_setting(app, "funding_leverage_multiple", "1")
+    line = new_bank_line(app, make_bank(app), "5000000", "GH-2026-11")
+    with app.app_context():
+        bank = db.session.execute(select(FundAccount).where(FundAccount.kind == "bank")).scalar_one()
+        bank_id = bank.id
+    finance = login_as("finance")
+    form = {"line": str(line), "kind": "drawdown", "amount": "2000000", "margin_amount": "200000",
+            "interest_amount": "", "occurred_on": "2026-03-02", "due_date": "", "fund_account": str(bank_id),
+            "remarks": "流动资金借款"}
+    # The add form offers the bank account, filled in.
+    page = text_of(finance.get(f"/bankcreditdrawdownview/add?line_id={line}"))
+    assert "基本存款账户" in page
+    assert finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=form).status_code == 302
+    back = dict(form, kind="repayment", amount="500000", margin_amount="50000", interest_amount="8000.50",
+                occurred_on="2026-03-10")
+    assert finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=back).status_code == 302
+
+    with app.app_context():
+        entries = db.session.execute(select(BankDrawdown).order_by(BankDrawdown.id)).scalars().all()
+        assert [e.voucher is not None and e.fund_account_id == bank_id for e in entries] == [True, True]
+        drawdown, repayment = entries
+        assert drawdown.voucher.business_date == date(2026, 3, 2)
+        assert drawdown.voucher.source_type == "bank_drawdown" and drawdown.voucher.source_id == drawdown.id
+        lines = {(ln.account.code, ln.debit, ln.credit) for ln in drawdown.voucher.lines}
+        assert lines == {("1002", D("2000000.00"), D("0.00")), ("2001", D("0.00"), D("2000000.00")),
+                         ("1031", D("200000.00"), D("0.00")), ("1002", D("0.00"), D("200000.00"))}
+        lines = {(ln.account.code, ln.debit, ln.credit) for ln in repayment.voucher.lines}
+        assert lines == {("2001", D("500000.00"), D("0.00")), ("1002", D("0.00"), D("500000.00")),
+                         ("1002", D("50000.00"), D("0.00")), ("1031", D("0.00"), D("50000.00")),
+                         ("6603", D("8000.50"), D("0.00")), ("1002", D("0.00"), D("8000.50"))}
+        rows = {r.account.code: r for r in ledger.trial_balance(date(2026, 3, 1), date(2026, 3, 31)).rows}
+        assert rows["2001"].closing_net == -credit_lines.bank_balance(line) == D("-1500000.00")
+        assert rows["1031"].closing_net == credit_lines.bank_margin_held(line) == D("150000.00")
+        assert rows["6603"].closing_net == D("8000.50")
+        # The bank account: +2,000,000 − 200,000 − 500,000 + 50,000 − 8,000.50.
+        assert rows["1002"].closing_net == D("1341999.50")
+        assert db.session.get(FundAccount, bank_id).posted_net == D("1341999.50")
+        assert db.session.execute(select(LedgerAccount.name).where(LedgerAccount.code == "2001")).scalar() == "短期借款"
+
+    # Nothing is recorded without a bank account when there is more than one to choose from.
+    with app.app_context():
+        db.session.add(FundAccount(name="一般存款账户", kind="bank", is_active=True,
+                                   ledger_account=db.session.get(FundAccount, bank_id).ledger_account))
+        db.session.commit()
+    with pytest.raises(DomainError, match="请选择该笔借款或还款的银行存款账户"):
+        draw(app, line, "100000")
+    r = finance.post(f"/bankcreditdrawdownview/add?line_id={line}", data=dict(form, fund_account=""))
+    assert r.status_code == 200 and "请选择该笔借款或还款的银行存款账户" in text_of(r)
+    assert count(app, BankDrawdown) == 2
+
+    # A date in a closed month is refused and nothing is saved.
+    with acting(app, "admin") as admin:
+        period_close.close("2026-02", admin)
+    r = finance.post(f"/bankcreditdrawdownview/add?line_id={line}",
+                     data=dict(form, amount="100000", margin_amount="", occurred_on="2026-02-27"))
+    assert r.status_code == 200 and "已结账" in text_of(r), text_of(r)[:3000]
+    assert count(app, BankDrawdown) == 2

@@ -1,6 +1,6 @@
 """展期申请 and 贷款变更: limits, the before-maturity rule, guarantor consent, the count
 limit, the regenerated schedule at approval, the reminder list and a rate change."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -186,3 +186,31 @@ def test_loan_change_of_rate_regenerates_the_schedule_from_the_next_period(app, 
         with acting(app, "officer_a") as user:
             servicing_requests.apply(ServicingRequest(kind="loan_change", loan_id=loan_id, reason="x",
                                                       new_rate=D("10")), user)
+
+
+def test_a_weekly_loan_is_extended_by_whole_weeks(app, login_as):
+    """按周还款: the extension is entered in days, whole weeks only, counted against the
+    original term in days (8 weeks = 56 days ≤ 1 year: at most 56 days in all); the new
+    installments keep the weekly rhythm."""
+    from app.models import LoanProduct
+
+    from .test_loans import product_id
+
+    capital(app)
+    with app.app_context():
+        db.session.get(LoanProduct, product_id(app)).period = "week"
+        db.session.commit()
+    loan = active_loan(app, login_as, term="8")
+    old = schedule(app, loan)
+    assert len(old) == 8 and all((b[2] - a[2]).days == 7 for a, b in zip(old, old[1:]))
+    on(app, START + timedelta(days=3))                       # within the first week, nothing due yet
+    with pytest.raises(DomainError, match="7 天的整数倍"):
+        apply(app, loan, 10)
+    with pytest.raises(DomainError, match="累计不得超过 56 天"):
+        apply(app, loan, 63)
+    extend(app, loan, 14)
+    count, extended, maturity, _rate, status = loan_of(app, loan)
+    assert (count, extended, status) == (1, 14, "active") and maturity == old[-1][2] + timedelta(days=14)
+    rows = schedule(app, loan)
+    assert len(rows) == 10 and all((b[2] - a[2]).days == 7 for a, b in zip(rows, rows[1:]))
+    assert sum((r[3] for r in rows), D(0)) == D("100000.00")

@@ -117,3 +117,32 @@ def test_mail_screens(app, login_as, smtp):
     assert r.status_code == 302
     assert [s for _a, s, _e in _rows(app)] == ["sent"] and len(smtp.messages) == 1
     assert "已发送" in officer.get("/mail/outbox/").get_data(as_text=True)
+
+
+def test_an_email_left_sending_by_a_dead_sender_is_settled_not_resent(app, smtp):
+    """A sender that died between the claim and the SMTP answer leaves the e-mail "sending":
+    once the lease has passed, the next dispatch marks it failed with the reason (the server
+    may have taken it) and does not send it again; a person resends it after checking."""
+    from datetime import datetime, timedelta
+
+    from app.services import mail
+
+    with acting(app, "officer_a") as user:
+        (row,) = mail.compose(user, "通知", "正文", addresses="a@example.com")
+        row_id = row.id
+    claimed = datetime(2026, 11, 30, 9, 0)
+    with app.app_context():
+        db.session.get(EmailMessage, row_id).status = "sending"     # as a killed sender leaves it
+        db.session.get(EmailMessage, row_id).claimed_at = claimed
+        db.session.commit()
+        within = claimed + timedelta(seconds=mail.SENDING_LEASE_SECONDS - 1)
+        assert mail.dispatch(now=within) == {}                          # still leased: left alone
+        assert db.session.get(EmailMessage, row_id).status == "sending"
+        assert mail.dispatch(now=claimed + timedelta(seconds=mail.SENDING_LEASE_SECONDS)) == {"interrupted": 1}
+    (address, status, error), = _rows(app)
+    assert status == "failed" and "请核实后再重发" in error and smtp.messages == []
+    with app.app_context():
+        mail.resend(row_id)
+        assert mail.send_one(row_id) == "sent"
+        assert db.session.get(EmailMessage, row_id).claimed_at is not None
+    assert len(smtp.messages) == 1

@@ -54,8 +54,11 @@ from .test_loans import acting, text_of
 D = Decimal
 MARCH = {"start": date(2026, 3, 1), "end": P.AS_OF}
 EVIL = "=1+1客户L4"
-BANK_OPENING = D("99588250.00")
-BANK_CLOSING = D("98355611.11")
+# The bank register (see _bank_register) is posted against 基本存款账户: before March
+# +1,000,000 − 100,000 (B1) + 2,000,000 − 200,000 (A1) − 200,000 − 12,500 (B1) = +2,487,500;
+# in March A1's repayment: −500,000 + 50,000 margin back − 15,000 interest.
+BANK_OPENING = D("99588250.00") + D("2487500.00")
+BANK_CLOSING = D("98355611.11") + D("2487500.00") - D("465000.00")
 
 
 @pytest.fixture(autouse=True)
@@ -213,7 +216,7 @@ def test_income_summary_by_kind_and_fund_account(app, portfolio):
         funds = {f.name: f for f in report.funds}
         bank, cash = funds["基本存款账户"], funds["库存现金"]
         assert (bank.opening, bank.money_in, bank.money_out, bank.closing) == (
-            BANK_OPENING, D("221361.11"), D("1454000.00"), BANK_CLOSING)
+            BANK_OPENING, D("271361.11"), D("1969000.00"), BANK_CLOSING)
         assert (cash.opening, cash.money_in, cash.money_out, cash.closing) == (0, D("50000.00"), D("8000.00"),
                                                                               D("42000.00"))
         # the closing balances are the ledger's
@@ -229,9 +232,13 @@ def test_income_summary_by_kind_and_fund_account(app, portfolio):
         assert kinds["other"].of(cash.id) == [0, D("8000.00")]
         assert kinds["adjustment"].of(bank.id) == [D("-20000.00"), D("30000.00")]
         assert kinds["adjustment"].of(cash.id) == [D("50000.00"), 0]
+        # the bank register: A1's repayment with its margin back and the interest paid
+        assert kinds["borrowing"].of(bank.id) == [0, D("500000.00")]
+        assert kinds["bank_margin"].of(bank.id) == [D("50000.00"), 0]
+        assert kinds["bank_interest"].of(bank.id) == [0, D("15000.00")]
         # both ways the totals are the fund accounts' debits and credits
-        assert sum((k.money_in for k in report.kinds), D(0)) == report.total_in == D("271361.11")
-        assert sum((k.money_out for k in report.kinds), D(0)) == report.total_out == D("1462000.00")
+        assert sum((k.money_in for k in report.kinds), D(0)) == report.total_in == D("321361.11")
+        assert sum((k.money_out for k in report.kinds), D(0)) == report.total_out == D("1977000.00")
         for f in report.funds:
             assert sum((k.of(f.id)[0] for k in report.kinds), D(0)) == f.money_in
             assert sum((k.of(f.id)[1] for k in report.kinds), D(0)) == f.money_out
@@ -243,6 +250,7 @@ def test_income_summary_by_kind_and_fund_account(app, portfolio):
         jan = {k.key: k for k in january.kinds}
         assert jan["other"].money_in == D("100000000.00") and jan["disbursement"].money_out == D("210000.00")
         assert (jan["principal"].money_in, jan["interest"].money_in) == (D("75000.00"), D("1500.00"))
+        assert (jan["borrowing"].money_in, jan["bank_margin"].money_out) == (D("2000000.00"), D("200000.00"))
         assert "adjustment" not in jan
 
 
@@ -262,7 +270,7 @@ def test_income_summary_respects_scope_and_branch(app, portfolio):
         assert report.opening == 0           # a partial view: balances run from the period's start
     with acting(app, "finance") as user:       # head office: every loan and the company's own movements
         report = finance.income_summary(_filters(**MARCH), user)
-        assert not report.scoped and (report.total_in, report.total_out) == (D("271361.11"), D("1462000.00"))
+        assert not report.scoped and (report.total_in, report.total_out) == (D("321361.11"), D("1977000.00"))
     with acting(app, "admin") as user:
         sh = db.session.execute(select(Loan.branch_id).where(Loan.id == portfolio["L4"])).scalar_one()
         report = finance.income_summary(_filters(branch_id=sh, **MARCH), user)
@@ -275,8 +283,8 @@ def test_income_detail_rows_and_running_balance(app, portfolio):
 
     with acting(app, "admin") as user:
         page = finance.income_detail(_filters(**MARCH), user, 1, 100)
-        assert page.total_rows == 14
-        assert (page.totals[8], page.totals[9]) == (D("271361.11"), D("1462000.00"))
+        assert page.total_rows == 17          # 14 of the loans and the company, 3 of A1's bank repayment
+        assert (page.totals[8], page.totals[9]) == (D("321361.11"), D("1977000.00"))
         cash_rows = [r for r in page.rows if r[0] == "库存现金"]
         bank_rows = [r for r in page.rows if r[0] == "基本存款账户"]
         assert [r[10] for r in cash_rows] == [D("50000.00"), D("42000.00")]
@@ -288,7 +296,9 @@ def test_income_detail_rows_and_running_balance(app, portfolio):
         settle = bank_rows[-1]
         assert settle[6] == "结清" and settle[8] == D("51361.11") and settle[3].startswith("HK")
         kinds = {r[6] for r in bank_rows}
-        assert {"放款", "还款", "保证金收取", "费用收取", "退还保证金", "其他"} <= kinds
+        assert {"放款", "还款", "保证金收取", "费用收取", "退还保证金", "其他", "银行借款"} <= kinds
+        bank_loan = sorted((r[8] or 0, r[9] or 0) for r in bank_rows if r[6] == "银行借款")
+        assert bank_loan == [(0, D("15000.00")), (0, D("500000.00")), (D("50000.00"), 0)]
         ret = next(r for r in bank_rows if r[6] == "退还保证金")
         assert ret[9] == D("4000.00") and ret[4] and ret[5] == "客户L3" and ret[3]    # the request number
         # paging: the second page carries the balance on
@@ -485,9 +495,9 @@ def test_screens_render_for_finance(app, portfolio, url):
     assert r.status_code == 200, url
     page = text_of(r)
     if "summary" in url:
-        assert "271,361.11" in page and "1,462,000.00" in page and "调整" in page
+        assert "321,361.11" in page and "1,977,000.00" in page and "调整" in page and "银行借款/还款" in page
     if "funds" in url:
-        assert "echarts.min.js" in page and "98,397,611.11" in page and 'nonce="' in page
+        assert "echarts.min.js" in page and "100,420,111.11" in page and 'nonce="' in page
     if "print=1" in url:
         assert "A4 landscape" in page and "navbar" not in page
     if url.startswith("/reports/finance/list/"):
@@ -518,8 +528,8 @@ def test_summary_export(app, portfolio):
     assert header[:4] == ("业务类型", "收入合计", "支出合计", "收支净额")
     assert "基本存款账户 收入" in header and "库存现金 支出" in header
     assert [row[0] for row in body][:3] == ["放款", "收回本金", "收回利息"] and body[-1][0].startswith("调整")
-    assert sum(D(str(row[1] or 0)) for row in body) == D("271361.11")
-    assert sum(D(str(row[2] or 0)) for row in body) == D("1462000.00")
+    assert sum(D(str(row[1] or 0)) for row in body) == D("321361.11")
+    assert sum(D(str(row[2] or 0)) for row in body) == D("1977000.00")
     assert isinstance(body[1][1], float)                                   # money is a number
     assert str(total[1]).startswith("=SUM(") and str(total[2]).startswith("=SUM(")
     assert sheet.freeze_panes is not None and sheet.auto_filter.ref
@@ -532,7 +542,7 @@ def test_detail_export_writes_user_text_as_text(app, portfolio):
                       "余额")
     openings = [row for row in body if row[7] == "期初余额"]
     assert [(row[0], row[10]) for row in openings] == [("库存现金", 0), ("基本存款账户", float(BANK_OPENING))]
-    assert len(body) == 14 + 2 and isinstance(body[1][1], datetime)
+    assert len(body) == 17 + 2 and isinstance(body[1][1], datetime)
     # the customer named "=1+1客户L4" is a text cell, not a formula
     evil = [c for row in sheet.iter_rows() for c in row if c.value == EVIL]
     assert evil and all(c.data_type == "s" for c in evil)

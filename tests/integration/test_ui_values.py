@@ -241,3 +241,21 @@ def test_readable_keeps_a_views_own_formatter_and_markup(app):
         assert readable(["甲", None, True]) == "甲、、是"
         link = Markup('<a href="/x">x</a>')
         assert readable(link) is link
+
+
+def test_customer_edit_changes_the_officer(app, login_as):
+    """The officer picked on the edit form is saved (like the intermediary, it was at risk of
+    being lost to an autoflush in customers.prepare)."""
+    from app.extensions import db
+    from app.models import Customer
+
+    client = login_as("admin")
+    id_number = make_id("19850615", "131")
+    form = person_form(user_id(app, "officer_a"), id_number=id_number, intermediary="")
+    assert client.post("/customerpersonview/add", data=form).status_code == 302
+    customer_id = _customer(app, id_number)[0]
+    response = client.post(f"/customerpersonview/edit/{customer_id}",
+                           data=dict(form, officer=str(user_id(app, "officer_b"))))
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Customer, customer_id).officer_id == user_id(app, "officer_b")

@@ -158,7 +158,9 @@ def _ledger_ids(filters, user):
 
 def _ledger_query(filters, user, ids=None, statuses=DISBURSED_STATUSES):
     as_of = filters.as_of or common.as_of_or_today()
-    bal = common.balances([as_of], loan_ids=ids)
+    # nonzero: a loan without a balance row reads 0 (the outer join), so the stored balances
+    # serve (no journal line read when as_of is on or after the last voucher's date).
+    bal = common.balances([as_of], loan_ids=ids, nonzero=True)
     inst = _installment_figures(as_of, ids)
     query = (select(
         Loan.id.label("id"), Loan.loan_no.label("loan_no"), Customer.name.label("customer"),
@@ -483,11 +485,24 @@ def count(code, filters, user):
 
 
 def stream(code, filters, user):
-    """Every row's cells, read with a server-side cursor in batches."""
+    """Every row's cells (``ListReport.cells``), read with a server-side cursor in batches.
+    Per row only what a cell needs: the columns are picked by position and each field's
+    conversion (labels, money) is chosen once, not looked up per cell."""
     report = REPORTS[code]
     result = db.session.execute(report.query(filters, user).execution_options(yield_per=STREAM_ROWS))
-    for mapping in result.mappings():
-        yield report.cells(mapping)
+    position = {key: n for n, key in enumerate(result.keys())}
+    plan = []
+    for f in report.fields:
+        if f.label_map is not None:
+            convert = f.label_map.get
+            plan.append((position[f.key], lambda value, get=convert: get(value, value)))
+        elif f.column.kind == "money":
+            plan.append((position[f.key], money))
+        else:
+            plan.append((position[f.key], None))
+    for rows in result.partitions():
+        for row in rows:
+            yield [row[n] if convert is None else convert(row[n]) for n, convert in plan]
 
 
 def workbook(code, filters, user, output=None):

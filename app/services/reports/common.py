@@ -163,7 +163,8 @@ def _balances_from_stored(dates, latest, loan_ids, frozen=frozenset(), name="bal
     past = {day for day in dates if latest is not None and day < latest and day not in frozen}
     query = select(Loan.id.label("loan_id"))
     found = [Loan.principal_balance != 0]
-    later = snap = None
+    later = None
+    held = {}
     if past:
         net = JournalLine.debit - JournalLine.credit
         moved = [func.sum(case((Voucher.business_date > day, net), else_=literal(0))).label(f"m{n}")
@@ -175,20 +176,21 @@ def _balances_from_stored(dates, latest, loan_ids, frozen=frozenset(), name="bal
         query = query.outerjoin(later, later.c.loan_id == Loan.id)
         found.append(later.c.loan_id.is_not(None))
     if frozen:
-        from app.models import LoanMonthBalance as M
+        # One row per (month_end, loan) (its primary key): joined per date, nothing to group.
+        from sqlalchemy.orm import aliased
 
-        held = [func.sum(case((M.month_end == day, M.principal), else_=literal(0))).label(f"f{n}")
-                for n, day in enumerate(dates) if day in frozen]
-        snap = select(M.loan_id, *held).where(M.month_end.in_(sorted(frozen)))
-        if loan_ids is not None:
-            snap = snap.where(M.loan_id.in_(loan_ids))
-        snap = snap.group_by(M.loan_id).subquery(name + "_frozen")
-        query = query.outerjoin(snap, snap.c.loan_id == Loan.id)
-        found.append(snap.c.loan_id.is_not(None))
+        from app.models import LoanMonthBalance
+
+        for n, day in enumerate(dates):
+            if day in frozen:
+                held[n] = aliased(LoanMonthBalance, name=f"{name}_f{n}")
+                query = query.outerjoin(held[n], and_(held[n].loan_id == Loan.id,
+                                                      held[n].month_end == type_coerce(day, Date)))
+                found.append(held[n].loan_id.is_not(None))
     columns = []
     for n, day in enumerate(dates):
         if day in frozen:
-            value = func.coalesce(snap.c[f"f{n}"], 0)
+            value = func.coalesce(held[n].principal, 0)
         elif day in past:
             # Rounded to the fen: SQLite subtracts NUMERIC columns as binary floats.
             value = func.round(Loan.principal_balance - func.coalesce(later.c[f"m{n}"], 0), 2)

@@ -55,7 +55,8 @@ CASH_KINDS = ("cash", "bank")
 # -- business kinds of a movement -------------------------------------------------------------
 KINDS = [
     ("disbursement", "放款"), ("principal", "收回本金"), ("interest", "收回利息"), ("penalty", "罚息"),
-    ("fee", "手续费"), ("deposit", "保证金收取/退还"), ("other", "其他"),
+    ("fee", "手续费"), ("deposit", "保证金收取/退还"), ("borrowing", "银行借款/还款"),
+    ("bank_margin", "银行保证金存出/收回"), ("bank_interest", "支付银行利息"), ("other", "其他"),
 ]
 ADJUSTMENT = ("adjustment", "调整：保证金抵扣、资金账户间调拨")
 #: kind → the ledger accounts (with their sub-accounts) whose lines belong to it
@@ -65,7 +66,12 @@ KIND_ACCOUNTS = {
     "penalty": (ledger.PENALTY_INCOME,),
     "fee": (ledger.FEE_INCOME, ledger.OTHER_RECEIVABLES),
     "deposit": (ledger.DEPOSITS_RECEIVED,),
+    "borrowing": (ledger.SHORT_TERM_BORROWING,),
+    "bank_margin": (ledger.MARGIN_PAID,),
+    "bank_interest": (ledger.FINANCE_EXPENSES,),
 }
+#: the kinds that are one set of accounts each (all but 放款/收回本金, split by source, and 其他)
+ACCOUNT_KINDS = ("interest", "penalty", "fee", "deposit", "borrowing", "bank_margin", "bank_interest")
 #: the breakdown columns of the project journal (kinds with 放款 and 收回本金 as one 本金 column)
 JOURNAL_PARTS = [("principal", "本金"), ("interest", "利息"), ("penalty", "罚息"), ("fee", "手续费"),
                  ("deposit", "保证金"), ("other", "其他")]
@@ -97,7 +103,7 @@ def kind_expression(sets=None, source_type=None):
     source_type = Voucher.source_type if source_type is None else source_type
     whens = [(JournalLine.account_id.in_(sets["principal"] or [-1]),
               case((source_type == "disbursement", literal("disbursement")), else_=literal("principal")))]
-    for kind in ("interest", "penalty", "fee", "deposit"):
+    for kind in ACCOUNT_KINDS:
         whens.append((JournalLine.account_id.in_(sets[kind] or [-1]), literal(kind)))
     return case(*whens, else_=literal("other"))
 
@@ -417,7 +423,7 @@ def _voucher_kinds(filters, user, start, end, fund_ids, when=None):
                func.min(case((moving, JournalLine.fund_account_id))).label("fund_id"),
                func.min(JournalLine.loan_id).label("loan_min"), func.max(JournalLine.loan_id).label("loan_max")]
     other = list(sets.values())
-    for key in ("principal", "interest", "penalty", "fee", "deposit", "other"):
+    for key in ("principal", *ACCOUNT_KINDS, "other"):
         if key == "other":
             match = JournalLine.account_id.not_in([i for ids in other for i in ids] or [-1])
         else:

@@ -87,16 +87,30 @@ def _rollup(rows, measure_count, class_columns):
     """{dimension: {code: [Figure]}} and the total [Figure] from grouped rows."""
     result = {d: {} for d in REGULATORY_DIMENSIONS}
     total = [Figure() for _ in range(measure_count)]
+    measures = range(measure_count)
+    plain = [(d, f"d_{d}") for d in REGULATORY_DIMENSIONS if d != "class"]
+
+    def cell_of(d, code):
+        code = "" if code is None else str(code)
+        found = result[d].get(code)
+        if found is None:
+            found = result[d][code] = [Figure() for _ in measures]
+        return found
+
     for r in rows:
         m = r._mapping
-        for n in range(measure_count):
-            total[n].add(m[f"a{n}"], m[f"c{n}"])
-        for d in REGULATORY_DIMENSIONS:
-            for n in range(measure_count):
-                code = m[class_columns[n]] if d == "class" else m[f"d_{d}"]
-                code = "" if code is None else str(code)
-                cell = result[d].setdefault(code, [Figure() for _ in range(measure_count)])
-                cell[n].add(m[f"a{n}"], m[f"c{n}"])
+        # Each row's figures converted once (what Figure.add does), then added to every breakdown.
+        values = [(money(m[f"a{n}"]), int(m[f"c{n}"] or 0)) for n in measures]
+        targets = [total] + [cell_of(d, m[key]) for d, key in plain]
+        for figures in targets:
+            for figure, (amount, count) in zip(figures, values):
+                figure.amount += amount
+                figure.count += count
+        if "class" in result:
+            for n in measures:
+                figure = cell_of("class", m[class_columns[n]])[n]
+                figure.amount += values[n][0]
+                figure.count += values[n][1]
     return result, total
 
 

@@ -12,6 +12,9 @@ the summary and the export all run the same SELECT (``Tab.query``), so they cann
 - ``repaid``     已还款:   what receipts in the period paid on each installment (their
                           allocation lines: principal, interest, 罚息, 复利; reversed receipts
                           excluded) with 提前 / 按期 / 逾期 against its due date, by receipt kind;
+                          the summary sums the receipts' stored totals (Repayment.set_totals:
+                          罚息, 复利 and the number of installments paid are kept with the
+                          receipt), a page reads the lines of its own receipts only;
 - ``overdue``    逾期:     loans with an installment due before the statistics date and not
                           paid off by it: overdue principal, interest, 罚息, 复利 and the
                           principal balance (ledger 1301) at that date, by overdue-days band of
@@ -180,6 +183,10 @@ class Tab:
     uses_as_of: bool = False
     uses_days: bool = False
     statuses: dict = field(default_factory=dict)
+    rows_key: str = None            # a column of the lean query holding how many rows each of its
+    #                                 rows stands for (None: one each)
+    paged: object = None            # callable(filters, user, limit, offset) → the page's Select,
+    #                                 when a cheaper one than tab.query + LIMIT / OFFSET exists
 
     @property
     def columns(self):
@@ -276,15 +283,40 @@ def _sum_component(name):
                          0).label(name)
 
 
-def _repaid_query(filters, user, lean=False):
-    """Per receipt and installment; the summary (``lean``) groups by the receipt's kind, so it
-    needs no installment row: the due date (and 提前 / 按期 / 逾期) is read for the listed rows."""
+def _repaid_receipts(filters, user, *columns):
+    """The receipts of the period that list rows (standing, with principal / interest / 罚息 /
+    复利 lines: ``installment_count`` > 0), filtered; joins the loan only when a filter or the
+    data scope needs it."""
+    query = select(*columns).select_from(Repayment).where(
+        common.between(Repayment.received_on, filters.start, filters.end), repayments.standing(),
+        Repayment.installment_count > 0)
+    return _with_loan(query, Repayment.loan_id, filters, user)
+
+
+def _repaid_summary_rows(filters, user):
+    """The summary's source: one row per receipt from its stored totals (Repayment.set_totals:
+    the sums of its lines), ``rows`` = the installments it paid, i.e. the list's rows."""
+    return _repaid_receipts(
+        filters, user, Repayment.kind.label("grp"), Repayment.installment_count.label("rows"),
+        Repayment.principal_amount.label("principal"),
+        (Repayment.interest_amount - Repayment.penalty_amount - Repayment.compound_amount).label("interest"),
+        Repayment.penalty_amount.label("penalty"), Repayment.compound_amount.label("compound"),
+        (Repayment.principal_amount + Repayment.interest_amount).label("total"))
+
+
+def _repaid_query(filters, user, lean=False, receipt_ids=None):
+    """Per receipt and installment (its lines grouped); the summary (``lean``) reads the
+    receipts' stored totals instead. ``receipt_ids``: only these receipts' lines (a page)."""
+    if lean:
+        return _repaid_summary_rows(filters, user)
     in_period = common.between(Repayment.received_on, filters.start, filters.end)
     lines = (select(RepaymentLine.repayment_id, RepaymentLine.installment_id,
                     func.max(RepaymentLine.seq).label("seq"), *[_sum_component(c) for c in LOAN_COMPONENTS])
              .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
-             .where(in_period, repayments.standing(), RepaymentLine.component.in_(LOAN_COMPONENTS))
-             .group_by(RepaymentLine.repayment_id, RepaymentLine.installment_id).subquery("lines"))
+             .where(in_period, repayments.standing(), RepaymentLine.component.in_(LOAN_COMPONENTS)))
+    if receipt_ids is not None:
+        lines = lines.where(RepaymentLine.repayment_id.in_(receipt_ids))
+    lines = lines.group_by(RepaymentLine.repayment_id, RepaymentLine.installment_id).subquery("lines")
     columns = [*_loan_columns(lean), Repayment.id.label("id"), Repayment.received_on.label("received_on"),
                Repayment.receipt_no.label("receipt_no"), lines.c.seq, lines.c.principal, lines.c.interest,
                lines.c.penalty, lines.c.compound,
@@ -302,6 +334,14 @@ def _repaid_query(filters, user, lean=False):
     return query.order_by(Repayment.received_on, Repayment.id, lines.c.seq)
 
 
+def _repaid_page(filters, user, limit, offset):
+    """A page of 已还款: each listed receipt has at least one row, so the first offset + limit
+    receipts (in the list's order) hold the page; only their lines are read."""
+    first = _repaid_receipts(filters, user, Repayment.id).order_by(Repayment.received_on, Repayment.id).limit(
+        offset + limit)
+    return _repaid_query(filters, user, receipt_ids=first).limit(limit).offset(offset)
+
+
 _register(Tab(
     "repaid", "已还款", "期间内收款（已冲正的不计）按期次分配的本金、利息、罚息、复利，及按应还日期看的还款情况。",
     [Field("received_on", Column("收款日期", "date")), Field("receipt_no", Column("收款单号", width=18)),
@@ -315,7 +355,7 @@ _register(Tab(
      Field("timeliness", Column("还款情况", width=10), dict(TIMELINESS)),
      Field("grp", Column("收款类型", width=10), dict(REPAYMENT_KINDS))],
     _repaid_query, "按收款类型", lambda filters: RECEIPT_KINDS, count_caption="笔数（期次）", period="收款日期",
-    statuses=_statuses(DISBURSED_STATUSES)))
+    statuses=_statuses(DISBURSED_STATUSES), rows_key="rows", paged=_repaid_page))
 
 
 # 逾期 ----------------------------------------------------------------------------------------
@@ -403,27 +443,31 @@ UPCOMING_BUCKETS = [("0-7", "7 天内", 0, 7), ("8-15", "8–15 天", 8, 15), ("
                     ("31+", "30 天以上", 31, None)]
 
 
-def _maturity_base(start, end):
+def _maturity_base(start, end, lean=False):
     """Subquery (loan_id, maturity, principal, interest): loans whose last due date is in
-    [start, end], with what is still unpaid on their whole schedule. The last installments are
-    found from the due dates in the window (index) with no later due date of the same loan (a
-    CTE computed once); the unpaid sums are read per loan through its installments' index."""
+    [start, end], with what is still unpaid on their whole schedule. The loans with a due date
+    in the window (index) are grouped, and a loan is kept when it has no due date after ``end``
+    (one probe of ix_installment_loan_due per loan, not per installment; a CTE computed once);
+    the unpaid sums are read per loan through its installments' index."""
     later = aliased(Installment, name="later")
     last = common.materialized(
         select(Installment.loan_id, func.max(Installment.due_date).label("maturity"))
-        .where(common.between(Installment.due_date, start, end),
-               ~select(later.id).where(later.loan_id == Installment.loan_id,
-                                       later.due_date > Installment.due_date).exists())
-        .group_by(Installment.loan_id), "last_due")
+        .where(common.between(Installment.due_date, start, end))
+        .group_by(Installment.loan_id)
+        .having(~select(later.id).where(later.loan_id == Installment.loan_id,
+                                        later.due_date > type_coerce(end, Date)).exists()), "last_due")
 
     def owed(expr):
         return (select(func.coalesce(func.sum(expr), 0)).where(Installment.loan_id == last.c.loan_id)
                 .correlate(last).scalar_subquery())
 
-    return select(last.c.loan_id, last.c.maturity,
-                  owed(Installment.principal - Installment.principal_paid).label("principal"),
-                  owed(Installment.interest - Installment.interest_paid - Installment.interest_waived)
-                  .label("interest")).subquery("mat")
+    query = select(last.c.loan_id, last.c.maturity,
+                   owed(Installment.principal - Installment.principal_paid).label("principal"),
+                   owed(Installment.interest - Installment.interest_paid - Installment.interest_waived)
+                   .label("interest"))
+    # The summary sums every loan's figures (and their total): computed once per loan in a CTE,
+    # not once per use; a page computes them for its rows only.
+    return common.materialized(query, "mat") if lean else query.subquery("mat")
 
 
 def _maturity_select(mat, grp, filters, lean):
@@ -436,7 +480,7 @@ def _maturity_select(mat, grp, filters, lean):
 
 
 def _maturity_query(filters, user, lean=False):
-    mat = _maturity_base(filters.start, filters.end)
+    mat = _maturity_base(filters.start, filters.end, lean)
     today = settings.business_date()
     grp = case((Loan.status.in_(("settled", "closed")), literal("settled")),
                (Loan.status == "written_off", literal("written_off")),
@@ -447,7 +491,7 @@ def _maturity_query(filters, user, lean=False):
 
 def _upcoming_query(filters, user, lean=False):
     last = filters.as_of + timedelta(days=filters.days)
-    mat = _maturity_base(filters.as_of, last)
+    mat = _maturity_base(filters.as_of, last, lean)
     whens = [(mat.c.maturity <= _day(filters.as_of + timedelta(days=high)), literal(code))
              for code, _label, _low, high in UPCOMING_BUCKETS if high is not None]
     grp = case(*whens, else_=literal(UPCOMING_BUCKETS[-1][0]))
@@ -505,7 +549,8 @@ def summary(tab, filters, user):
     """([GroupRow], row count, totals): one grouped aggregate over every filtered row."""
     keys = tab.total_keys
     sub = tab.query(filters, user, lean=True).order_by(None).subquery("all_rows")
-    measures = [func.count().label("n")] + [func.coalesce(func.sum(sub.c[k]), 0).label(k) for k in keys]
+    rows = func.coalesce(func.sum(sub.c[tab.rows_key]), 0) if tab.rows_key else func.count()
+    measures = [rows.label("n")] + [func.coalesce(func.sum(sub.c[k]), 0).label(k) for k in keys]
     found = {r.grp: r for r in db.session.execute(select(sub.c.grp, *measures).group_by(sub.c.grp))}
     kinds = {f.key: f.column.kind for f in tab.fields}
 
@@ -534,7 +579,9 @@ def page(code, filters, user, page_no=1, page_size=PAGE_SIZE):
     page_no = max(1, min(page_no, max(1, -(-total_rows // page_size))))
     rows = []
     if total_rows:
-        query = tab.query(filters, user).limit(page_size).offset((page_no - 1) * page_size)
+        offset = (page_no - 1) * page_size
+        query = (tab.paged(filters, user, page_size, offset) if tab.paged
+                 else tab.query(filters, user).limit(page_size).offset(offset))
         for mapping in db.session.execute(query).mappings():
             rows.append({"cells": tab.cells(mapping, filters), "status": mapping["status"],
                          "loan_id": mapping["loan_id"], "grp": mapping["grp"]})
@@ -542,8 +589,10 @@ def page(code, filters, user, page_no=1, page_size=PAGE_SIZE):
 
 
 def count(code, filters, user):
-    sub = TABS[code].query(filters, user, lean=True).order_by(None).subquery()
-    return db.session.execute(select(func.count()).select_from(sub)).scalar() or 0
+    tab = TABS[code]
+    sub = tab.query(filters, user, lean=True).order_by(None).subquery()
+    rows = func.sum(sub.c[tab.rows_key]) if tab.rows_key else func.count()
+    return int(db.session.execute(select(rows).select_from(sub)).scalar() or 0)
 
 
 def stream(code, filters, user, batch=2000):
