@@ -104,6 +104,12 @@ class Loan(Model):
         return "、".join(GUARANTEE_TYPES.get(g, g) for g in self.guarantee_list)
 
     @property
+    def fee_terms(self):
+        """The fees as agreed: a per-period fee once (the rule, or its first installment's row
+        once paid out), not once per installment (see LoanFee.installment_seq)."""
+        return [f for f in self.fees if f.installment_seq is None or f.installment_seq == 1]
+
+    @property
     def maturity_date(self):
         return self.installments[-1].due_date if self.installments else None
 

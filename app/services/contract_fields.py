@@ -125,7 +125,7 @@ def loan_context(loan, contract_no="", guarantor=None, collateral=None, settled_
         "抵押物列表": [_collateral(c) for c in loan.collaterals],
         "费用列表": [{"费用类型": dictionaries.label_of("fee_type", f.fee_type), "计费方式": FEE_BASES.get(f.basis, f.basis),
                   "金额": _money(f.amount), "金额大写": amount_in_words(f.amount),
-                  "收取时间": FEE_TIMINGS.get(f.timing, f.timing)} for f in loan.fees],
+                  "收取时间": FEE_TIMINGS.get(f.timing, f.timing)} for f in loan.fee_terms],
         "还款计划": [{"期次": r.seq, "起息日": r.start_date.isoformat(), "还款日": r.due_date.isoformat(),
                   "本金": _money(r.principal), "利息": _money(r.interest), "合计": _money(r.total),
                   "剩余本金": _money(r.balance)} for r in rows],

@@ -96,9 +96,12 @@ def test_one_row_per_installment_receivable_when_due(app, login_as, loan_id):
         assert upfront == D("500.00")                       # the product's 评审费 0.5 %, receivable since the payout
         assert ledger.account_balance(ledger.OTHER_RECEIVABLES, second) == upfront
 
-    # The fee page lists each period's row.
+    # The fee page lists each period's row; the loan page's terms show the fee once.
     page = text_of(login_as("finance").get(f"/fee/loan/{loan_id}"))
     assert "第 2 期" in page and "第 12 期" in page
+    with app.app_context():
+        terms = [(f.fee_type, f.timing) for f in db.session.get(Loan, loan_id).fee_terms]
+        assert terms.count(("service_fee", "per_period")) == 1
 
 
 def test_an_early_settlement_owes_no_later_period_fee(app, login_as, loan_id):
