@@ -27,7 +27,7 @@ from app.domain.words import amount_in_words
 from app.extensions import db
 from app.models import Customer, Loan
 from app.models.servicing import REPAYMENT_KINDS, Repayment
-from app.services import contracts, excel, home, loans, receipt_reversal, repayments, settings
+from app.services import contracts, excel, fees, home, loans, receipt_reversal, repayments, settings
 from app.views.base import AppInterface, AppModelView, like_term, xlsx_download
 from app.views.servicing_common import (can, clean_amount, date_arg, earlier_receipt, form_values, is_replay, money,
                                         posted_date, posted_fund_account, receipt_defaults, receiving_accounts,
@@ -120,6 +120,8 @@ class RepaymentView(BaseView):
             status=status, summary=summary, accounts=accounts, values=values, error=error, active=active,
             can_post=can("can_post", "RepaymentView") and active,
             can_settle=can("can_settle", "RepaymentView") and active,
+            fees_due=[fees.FeeRow(f) for f in repayments.fees_outstanding(loan)],
+            can_collect_fees=can("can_collect", "FeeCollectView"),
             receipts=repayments.receipts_of(loan.id), money=money)
 
     # -- 收款单 --------------------------------------------------------------------------

@@ -77,6 +77,9 @@ def test_one_row_per_installment_receivable_when_due(app, login_as, loan_id):
     assert recognize(app, first) == 0                      # a re-run books nothing twice
     assert lines_of(app, "fee_receivable") == [("1221", D("100.00"), D("0.00")), ("6021", D("0.00"), D("100.00"))]
     assert period_rows(app, loan_id)[0][3] == first
+    # The repayment page says what fees are receivable besides the installments.
+    page = text_of(login_as("finance").get(f"/repayment/loan/{loan_id}"))
+    assert 'id="fees-due"' in page and "共 600.00 元" in page and "服务费（第 1 期） 100.00" in page
 
     # Collected: the receivable is cleared (Cr 1221); the next period's fee paid early is
     # income at once (Cr 6021) and never booked as receivable afterwards.
