@@ -134,7 +134,7 @@ def sync_period_fees(loan):
     db.session.flush()
 
 
-def _period_due(on):
+def _period_due(on, loan_id=None):
     """SELECT of the per-period income fees whose installment fell due on or before ``on``,
     not yet receivable, with something left to collect, on loans not closed before that
     due date (a loan settled early owes no later period's fee): (LoanFee, due date)."""
@@ -144,16 +144,28 @@ def _period_due(on):
             .where(LoanFee.timing == "per_period", LoanFee.installment_seq.is_not(None), LoanFee.due_on.is_(None),
                    LoanFee.account == "income", LoanFee.amount > LoanFee.paid_amount, Installment.due_date <= on,
                    Loan.status.in_(("active", "settled")),
-                   (Loan.closed_on.is_(None)) | (Loan.closed_on >= Installment.due_date))
+                   (Loan.closed_on.is_(None)) | (Loan.closed_on >= Installment.due_date),
+                   *([LoanFee.loan_id == loan_id] if loan_id is not None else []))
             .order_by(LoanFee.loan_id, LoanFee.installment_seq, LoanFee.id))
 
 
-def recognize_period_fees(on, user=None):
-    """每期费用应收 (nightly batch step): each per-period income fee whose installment is due
-    becomes receivable: one voucher per loan, Dr 1221 其他应收款 / Cr 6021 手续费及佣金收入
-    for what is left to collect on it, dated ``on``. Returns how many fees were booked."""
+def period_fees_due(loan, on):
+    """What the per-period income fees of ``loan`` due by ``on`` and not yet booked as
+    receivable still owe (the nightly batch books them; a settlement first does it itself)."""
+    items = {i.seq: i.due_date for i in loan.installments}
+    return sum((f.outstanding for f in loan.fees
+                if f.timing == "per_period" and f.installment_seq is not None and f.due_on is None
+                and f.account == "income" and f.outstanding > 0
+                and items.get(f.installment_seq) is not None and items[f.installment_seq] <= on), ZERO)
+
+
+def recognize_period_fees(on, user=None, loan_id=None):
+    """每期费用应收 (nightly batch step; ``loan_id``: one loan, before its settlement): each
+    per-period income fee whose installment is due becomes receivable: one voucher per loan,
+    Dr 1221 其他应收款 / Cr 6021 手续费及佣金收入 for what is left to collect on it, dated
+    ``on``. Returns how many fees were booked."""
     by_loan = {}
-    for fee, due in db.session.execute(_period_due(on)):
+    for fee, due in db.session.execute(_period_due(on, loan_id)):
         by_loan.setdefault(fee.loan_id, []).append((fee, due))
     for loan_id, items in by_loan.items():
         lines = []

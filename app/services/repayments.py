@@ -743,8 +743,12 @@ def quote(loan, as_of):
     pct = Decimal(loan.product.prepayment_fee_pct or 0)
     if result.early and pct > 0 and early_principal > 0:
         result.prepayment_fee = round_money(early_principal * pct / 100)
+    from app.services import fees   # fees → this module
+
+    # receivable income fees, and per-period fees already due that the nightly batch has not
+    # booked yet (``settle`` books them first)
     result.fees = sum((fee.outstanding for fee in loan.fees if fee.due_on is not None and fee.account == "income"),
-                      ZERO)
+                      ZERO) + fees.period_fees_due(loan, as_of)
     result.deposit = deposit_held(loan.id)
     return result
 
@@ -767,6 +771,8 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
     """结清: post the whole quote for ``settled_on`` in one voucher, return (or offset) the
     deposit, close the loan and generate the 结清证明. Returns the Repayment (kind
     settlement); its amount is what the borrower pays (the quote less any offset)."""
+    from app.services import fees   # fees → this module
+
     key = check_key(idempotency_key)
 
     def post(loan):
@@ -777,6 +783,8 @@ def settle(loan_id, settled_on, fund_account, user, idempotency_key, offset_depo
         result = quote(loan, on)
         if result.total <= 0:
             raise DomainError(f"项目 {loan.loan_no} 已无欠款，无需结清")
+        if fees.period_fees_due(loan, on):   # due per-period fees the batch has not booked yet
+            fees.recognize_period_fees(on, user, loan_id=loan.id)
         offset = min(result.deposit, result.total) if offset_deposit else ZERO
         received = result.total - offset
         returned = result.deposit - offset

@@ -160,3 +160,22 @@ def test_repayments_are_not_affected(app, login_as, loan_id):
                                                                    Installment.seq == 1)).scalar_one()
     repay(app, loan_id, total, first)
     assert recognize(app, first) == 1
+
+
+def test_settling_before_the_batch_booked_a_due_period_fee_collects_it(app, login_as, loan_id):
+    """The nightly batch has not run for the first due date: the payoff quote still counts that
+    period's fee, and the settlement books it as receivable and collects it in one go."""
+    first = due(app, loan_id, 1)
+    on(app, first)
+    with app.app_context():
+        loan = db.session.get(Loan, loan_id)
+        assert repayments.quote(loan, first).fees == D("600.00")      # 评审费 500 + 第 1 期服务费 100, unbooked
+        receipt = repayments.settle(loan_id, first, fund(), finance_user(), key())
+        fee_lines = sorted((ln.loan_fee_id is not None, ln.amount) for ln in receipt.lines if ln.component == "fee")
+        assert fee_lines == [(True, D("100.00")), (True, D("500.00"))]
+        assert ledger.account_balance(ledger.OTHER_RECEIVABLES, first) == D("0.00")
+        debit, credit = ledger.totals()
+        assert debit == credit
+    assert lines_of(app, "fee_receivable") == [("1221", D("100.00"), D("0.00")), ("6021", D("0.00"), D("100.00"))]
+    assert period_rows(app, loan_id)[0][2:] == (D("100.00"), first)
+    assert recognize(app, first) == 0
