@@ -81,7 +81,7 @@ class Repayment(Model):
     interest_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
     # Of interest_amount, what went on 罚息 and on 复利; and how many installments (期次) the
     # principal / interest / 罚息 / 复利 lines are on (a row each in 贷款业务统计 已还款): the
-    # report's summary sums a year of receipts from these (migration 0022), not their lines.
+    # report's summary sums a year of receipts from these (migration 0023), not their lines.
     penalty_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
     compound_amount = Column(Numeric(18, 2), nullable=False, default=0, server_default="0")
     installment_count = Column(Integer, nullable=False, default=0, server_default="0")

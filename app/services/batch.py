@@ -36,7 +36,8 @@ from app.services import settings
 
 MAX_CATCH_UP_DAYS = 366
 STEP_LABELS = {
-    "overdue": "逾期标记", "penalty": "罚息复利计提", "period_fees": "每期费用应收", "classify": "五级分类自动调整", "provisions": "拨备计算",
+    "overdue": "逾期标记", "penalty": "罚息复利计提", "period_fees": "每期费用应收", "classify": "五级分类自动调整",
+    "provisions": "拨备计算",
     "post_loan": "贷后专项检查", "credit_lines": "授信到期", "ledger_check": "账务余额核对",
     "month_end": "月末余额快照", "business_date": "营业日期",
 }
@@ -315,7 +316,8 @@ def period_fees(as_of):
     return fees.recognize_period_fees(as_of, ensure_system_user())
 
 
-STEPS = [("overdue", mark_overdue), ("penalty", accrue_penalty), ("period_fees", period_fees), ("classify", classify),
+STEPS = [("overdue", mark_overdue), ("penalty", accrue_penalty), ("period_fees", period_fees),
+         ("classify", classify),
          ("provisions", compute_provisions), ("post_loan", special_checks), ("credit_lines", expire_credit_lines),
          ("ledger_check", check_stored_balances), ("month_end", freeze_month_ends),
          ("business_date", advance_business_date)]

@@ -517,9 +517,14 @@ def check_entry(entry, lock=False):
     return line
 
 
+def bank_fund_account_ids():
+    """SELECT of the active bank accounts' ids: money from a bank line goes through one of them
+    (also the add form's choices)."""
+    return select(FundAccount.id).where(FundAccount.kind == "bank", FundAccount.is_active.is_(True))
+
+
 def bank_fund_accounts():
-    """The active bank accounts money from a bank line may go through (the form's choices)."""
-    return db.session.execute(select(FundAccount).where(FundAccount.kind == "bank", FundAccount.is_active.is_(True))
+    return db.session.execute(select(FundAccount).where(FundAccount.id.in_(bank_fund_account_ids()))
                               .order_by(FundAccount.id)).scalars().all()
 
 

@@ -167,19 +167,19 @@ def recognize_period_fees(on, user=None, loan_id=None):
     by_loan = {}
     for fee, due in db.session.execute(_period_due(on, loan_id)):
         by_loan.setdefault(fee.loan_id, []).append((fee, due))
-    for loan_id, items in by_loan.items():
+    for owner_id, items in by_loan.items():
         lines = []
         for fee, due in items:
             label = dictionaries.label_of("fee_type", fee.fee_type)
             left = fee.amount - (fee.paid_amount or ZERO)
-            lines += [ledger.Line(ledger.OTHER_RECEIVABLES, debit=left, loan_id=loan_id,
+            lines += [ledger.Line(ledger.OTHER_RECEIVABLES, debit=left, loan_id=owner_id,
                                   memo=f"应收第 {fee.installment_seq} 期{label}"),
-                      ledger.Line(ledger.FEE_INCOME, credit=left, loan_id=loan_id,
+                      ledger.Line(ledger.FEE_INCOME, credit=left, loan_id=owner_id,
                                   memo=f"第 {fee.installment_seq} 期{label}")]
             fee.due_on = due
-        loan = db.session.get(Loan, loan_id)
+        loan = db.session.get(Loan, owner_id)
         ledger.post(f"每期费用应收 {loan.loan_no} {loan.customer.name}"[:200], lines, user, business_date=on,
-                    source=("fee_receivable", loan_id))
+                    source=("fee_receivable", owner_id))
     db.session.flush()
     return sum(len(items) for items in by_loan.values())
 

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Optional
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import Bank, Customer, FundAccount, LoanProduct
+from app.models import Bank, Customer, LoanProduct
 from app.models.credit_line import BANK_ENTRY_KINDS, BANK_LINE_STATUSES, BankCreditLine, BankDrawdown, CreditLine
 from app.services import credit_lines as service
 from app.services import home, settings
@@ -304,10 +304,6 @@ def _active_banks():
     return select(Bank.id).where(Bank.is_active.is_(True))
 
 
-def _bank_fund_accounts():
-    return select(FundAccount.id).where(FundAccount.kind == "bank", FundAccount.is_active.is_(True))
-
-
 class BankCreditLineView(CheckedModelView):
     """银行授信: lines banks granted to us, their drawn balance and the funding leverage."""
 
@@ -379,7 +375,7 @@ class BankCreditDrawdownView(CheckedModelView):
         "fund_account": _l("The bank account the money went through; the record is posted to the ledger "
                            "(short-term borrowing, margin deposits paid, finance expenses)"),
     }
-    add_form_query_rel_fields = {"fund_account": [["id", FilterInFunction, _bank_fund_accounts]]}
+    add_form_query_rel_fields = {"fund_account": [["id", FilterInFunction, service.bank_fund_account_ids]]}
     search_columns = ["line", "kind", "occurred_on", "amount"]
     order_columns = ["occurred_on", "amount"]
     base_order = ("occurred_on", "desc")

@@ -179,3 +179,17 @@ def test_settling_before_the_batch_booked_a_due_period_fee_collects_it(app, logi
     assert lines_of(app, "fee_receivable") == [("1221", D("100.00"), D("0.00")), ("6021", D("0.00"), D("100.00"))]
     assert period_rows(app, loan_id)[0][2:] == (D("100.00"), first)
     assert recognize(app, first) == 0
+
+
+def test_an_extension_adds_the_new_periods_fees(app, login_as, loan_id):
+    """Through the real flow: an approved 展期 of 3 months regenerates the schedule, and the fee
+    rows follow it (one per installment, the new ones unbooked)."""
+    from datetime import date
+
+    from .test_extension import extend
+
+    on(app, date(2026, 3, 20))                              # before the first due date, nothing overdue
+    extend(app, loan_id, 3)
+    rows = period_rows(app, loan_id)
+    assert [r[0] for r in rows] == list(range(1, 16))
+    assert {(r[1], r[3]) for r in rows} == {(D("100.00"), None)}

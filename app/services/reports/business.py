@@ -491,15 +491,7 @@ def stream(code, filters, user):
     report = REPORTS[code]
     result = db.session.execute(report.query(filters, user).execution_options(yield_per=STREAM_ROWS))
     position = {key: n for n, key in enumerate(result.keys())}
-    plan = []
-    for f in report.fields:
-        if f.label_map is not None:
-            convert = f.label_map.get
-            plan.append((position[f.key], lambda value, get=convert: get(value, value)))
-        elif f.column.kind == "money":
-            plan.append((position[f.key], money))
-        else:
-            plan.append((position[f.key], None))
+    plan = [(position[f.key], common.converter(f)) for f in report.fields]
     for rows in result.partitions():
         for row in rows:
             yield [row[n] if convert is None else convert(row[n]) for n, convert in plan]

@@ -35,13 +35,21 @@ def money(value):
     return value.quantize(CENT)
 
 
-def cell(field, value):
-    """A report field's value as a cell: a code through its labels, money to the fen, else as it is."""
+def converter(field):
+    """How a report field's value becomes a cell: a code through its labels, money to the fen,
+    else None (as it is). Chosen once per field by a big export, not per cell."""
     if field.label_map is not None:
-        return field.label_map.get(value, value)
+        get = field.label_map.get
+        return lambda value: get(value, value)
     if field.column.kind == "money":
-        return money(value)
-    return value
+        return money
+    return None
+
+
+def cell(field, value):
+    """A report field's value as a cell (see ``converter``)."""
+    convert = converter(field)
+    return value if convert is None else convert(value)
 
 
 def pct(part, whole, places="0.01"):
