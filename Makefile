@@ -69,6 +69,7 @@ bench: venv
 bench-repayments: venv
 	$(BIN)/python bench/repayments.py
 	$(BIN)/python bench/repayments_api.py
+	$(BIN)/python bench/posting_floor.py
 
 # Load test: 20 simulated users (1–3 s between requests) for 2 minutes against gunicorn +
 # PostgreSQL (database microloan_bench_load: emptied), lists, loan pages, dashboard, receipts.

@@ -14,7 +14,9 @@ balance before the run.
 
 Timed: for every loan, in its own app context (a fresh session, as a web request would
 have), ``repayments.post_repayment`` of installment 1 in full on its due date: lock, the
-allocation, one voucher, the receipt, commit. Prints postings per second (target ≥ 200/s)
+allocation, one voucher, the receipt, commit. On PostgreSQL that is the SQL path
+(``app/services/repayments_fast.py``: three round trips and the commit); ``--orm`` times the
+ORM path instead (``repayments_fast.ENABLED = False``), which SQLite and the uncommon cases use. Prints postings per second (target ≥ 200/s)
 and the total time, the SQL statements and the CPU time of this process per posting with
 the load average (on a shared machine the wall clock is noisy: statements and CPU are the
 steadier figures), then checks that the ledger still balances: every voucher, the
@@ -307,9 +309,14 @@ def main():
     parser.add_argument("--loans", type=int, default=10000, help="loans, and so postings (default 10,000)")
     parser.add_argument("--database-url", help=f"PostgreSQL URL (default: DATABASE_URL or {DEFAULT_URL})")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed loop and print the hotspots")
+    parser.add_argument("--orm", action="store_true", help="time the ORM path (not the SQL path)")
     parser.add_argument("--sql", action="store_true", help="time every SQL statement of the timed loop")
     parser.add_argument("--sql-top", type=int, default=15, help="with --sql: how many statements to list (default 15)")
     args = parser.parse_args()
+    if args.orm:
+        from app.services import repayments_fast
+
+        repayments_fast.ENABLED = False
     url = database_url(args)
     ensure_database(url)
 
@@ -348,7 +355,8 @@ def main():
         event.remove(sql.engine, "after_cursor_execute", sql.after)
     rate = count / seconds
     verdict = "OK" if rate >= TARGET_PER_SECOND else "MISSED"
-    print(f"\n{count:,} sequential post_repayment calls (installment 1 in full, each its own session and "
+    path = "ORM path" if args.orm else "SQL path"
+    print(f"\n{count:,} sequential post_repayment calls ({path}; installment 1 in full, each its own session and "
           f"transaction): {seconds:.1f} s total, {seconds / count * 1000:.2f} ms each, {rate:,.0f} postings/s")
     print(f"per posting: {counter.count / count:.1f} SQL statements (the loop's own 2 reads of the user and the fund "
           f"account included), {cpu / count * 1000:.2f} ms CPU in this process (Python and the driver; "

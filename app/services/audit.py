@@ -113,6 +113,38 @@ _PENDING = "_audit_pending"       # session.info: rows collected, not yet writte
 _WRITING = "_audit_committing"    # session.info: the commit has begun; write at once
 
 
+#: An audit row's columns (the keys of ``rows``'s dictionaries).
+COLUMNS = ("created_at", "user_id", "username", "action", "table_name", "row_id", "changes", "ip")
+
+
+def rows(entries):
+    """The audit_log rows of (action, table, row id, changes) entries, by whoever is acting now."""
+    user_id, username = current_actor()
+    now = datetime.now()
+    ip = _client_ip()
+    return [
+        {
+            "created_at": now, "user_id": user_id, "username": username, "action": action,
+            "table_name": table, "row_id": None if row_id is None else str(row_id), "ip": ip,
+            "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True),
+        }
+        for action, table, row_id, changes in entries
+    ]
+
+
+def insert_changes(obj):
+    """What the log records of a new row: every column with a value (``obj``: a mapped object
+    holding the row's values, e.g. one written by SQL rather than flushed)."""
+    return _changes(obj, "insert")
+
+
+def update_changes(old, new, keys):
+    """What the log records of an update, from the values before and after ({key: value}):
+    the columns whose value changed, as a flush records them."""
+    return {key: [_plain(old[key]), _plain(new[key])] for key in keys
+            if old[key] != new[key] and _plain(old[key]) != _plain(new[key])}
+
+
 def _after_flush(session, flush_context):
     entries = []
     for action, objects in (("insert", session.new), ("update", session.dirty),
@@ -129,23 +161,13 @@ def _after_flush(session, flush_context):
             entries.append((action, table, _row_id(obj), changes))
     if not entries:
         return
-    user_id, username = current_actor()
-    now = datetime.now()
-    ip = _client_ip()
-    rows = [
-        {
-            "created_at": now, "user_id": user_id, "username": username, "action": action,
-            "table_name": table, "row_id": row_id, "ip": ip,
-            "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True),
-        }
-        for action, table, row_id, changes in entries
-    ]
+    written = rows(entries)
     if session.in_nested_transaction() or session.info.get(_WRITING):
         # Inside a SAVEPOINT the rows must be rolled back with it: write them now. After
         # the commit has begun (a flush of the commit itself) there is no later moment.
-        session.connection().execute(_INSERT, rows)
+        session.connection().execute(_INSERT, written)
     else:
-        session.info.setdefault(_PENDING, []).extend(rows)
+        session.info.setdefault(_PENDING, []).extend(written)
 
 
 def _before_commit(session):

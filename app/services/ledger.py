@@ -33,7 +33,7 @@ from app.extensions import db
 from app.models import FundAccount, JournalLine, LedgerAccount, Voucher
 from app.models.finance import ACCOUNT_CATEGORIES, FUND_KINDS, NORMAL_SIDES
 from app.models.servicing import PeriodClose
-from app.services import numbering, settings
+from app.services import audit, numbering, settings
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -935,7 +935,6 @@ _COMMIT_WRITES = {
         "RETURNING (SELECT period_close.period FROM period_close WHERE period_close.status = 'closed' "
         "AND period_close.period_end >= :on ORDER BY period_close.period_end LIMIT 1)"),
 }
-_AUDIT_COLUMNS = ("created_at", "user_id", "username", "action", "table_name", "row_id", "changes", "ip")
 
 
 def apply_moves_with(session, audit_rows):
@@ -956,7 +955,7 @@ def apply_moves_with(session, audit_rows):
     session.info.pop(_PENDING, None)
     session.info.pop(_RECHECK, None)
     recheck_on = min(recheck)
-    params = {column: [row[column] for row in audit_rows] for column in _AUDIT_COLUMNS}
+    params = {column: [row[column] for row in audit_rows] for column in audit.COLUMNS}
     (fund_id, fund_delta), = funds.items()
     params.update(fund_id=fund_id, fund_delta=fund_delta, on=recheck_on)
     if loans:

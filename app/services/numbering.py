@@ -63,6 +63,11 @@ def next_numbers(requests, width=4):
     return [f"{prefix}{day}{value:0{width}d}" for (prefix, day), value in zip(keys, values)]
 
 
+def formatted(prefix, on, value, width=4):
+    """The number a counter's ``value`` of day ``on`` makes, e.g. PZ202602150001."""
+    return f"{prefix}{on:%Y%m%d}{value:0{width}d}"
+
+
 _UPSERT_MANY = {}
 
 

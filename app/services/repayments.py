@@ -30,7 +30,7 @@ from app.domain.servicing import Owed, allocate, compound_interest, overdue_days
 from app.extensions import db
 from app.models import FundAccount, Installment, JournalLine, Loan, Setting, Voucher
 from app.models.servicing import COMPONENT_LABELS, Repayment, RepaymentLine, ScheduleRevision
-from app.services import contracts, ledger, loans, numbering, settings
+from app.services import contracts, ledger, loans, numbering, repayments_fast, settings
 
 RECEIPT_PREFIX = "HK"
 PAYABLE_STATUSES = ("active",)
@@ -433,16 +433,28 @@ def credit_lines(loan, lines, from_receivable=ZERO):
     return result
 
 
+def receipt_journal(loan, amount, fund_account, payer_name, lines):
+    """A receipt's voucher lines: Dr the fund account's ledger account, Cr each component's."""
+    return [ledger.Line(None, debit=amount, fund_account=fund_account,   # the fund account's ledger account
+                        memo=f"收 {payer_name}")] + credit_lines(loan, lines, cleared_receivable(loan, lines))
+
+
+def receipt_columns(loan_id, kind, amount, received_on, fund_account, payer, key, user, remarks, voucher_id,
+                    receipt_no):
+    """A receipt's own columns but its id, creation time and totals (``Repayment.set_totals``)."""
+    return dict(receipt_no=receipt_no, loan_id=loan_id, kind=kind, amount=amount, received_on=received_on,
+                fund_account_id=fund_account.id, payer=payer, idempotency_key=key, voucher_id=voucher_id,
+                remarks=check_remarks(remarks), created_by_id=getattr(user, "id", None))
+
+
 def new_receipt(loan, kind, amount, received_on, fund_account, payer, key, user, remarks, lines, voucher,
                 receipt_no=None):
     """The receipt (added to the session, not flushed). ``voucher`` may be still unflushed
     (``ledger.post``'s ``attach``): the relationship fills voucher_id at the flush.
     ``receipt_no``: drawn by the caller with the voucher's number, else drawn here."""
-    receipt = Repayment(
-        receipt_no=receipt_no or numbering.next_number(RECEIPT_PREFIX, received_on), loan_id=loan.id, kind=kind,
-        amount=amount, received_on=received_on, fund_account_id=fund_account.id, payer=payer,
-        idempotency_key=key, voucher_id=voucher.id, voucher=voucher, remarks=check_remarks(remarks),
-        created_by_id=getattr(user, "id", None))
+    receipt = Repayment(voucher=voucher, **receipt_columns(
+        loan.id, kind, amount, received_on, fund_account, payer, key, user, remarks, voucher.id,
+        receipt_no or numbering.next_number(RECEIPT_PREFIX, received_on)))
     receipt.lines.extend(lines)
     receipt.set_totals(lines)
     db.session.add(receipt)
@@ -496,6 +508,9 @@ def committed(work, key, loan_id, amount=None):
     key loses on the unique index: roll back and return the winner's receipt."""
     try:
         result = work()
+        if repayments_fast.written(result):
+            db.session.commit()
+            return repayments_fast.attach(result)
         commit_keeping(result)
         return result
     except IntegrityError:
@@ -600,6 +615,10 @@ def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency
     amount = check_money(amount)
 
     def work():
+        if repayments_fast.applies():   # the same posting, written out as SQL (PostgreSQL)
+            receipt = repayments_fast.post(loan_id, key, amount, received_on, fund_account, user, payer, remarks)
+            if receipt is not None:
+                return receipt
         # The key is looked up once, after the lock (not also before it): a twin that
         # committed while we waited for the lock is seen here, and one racing past this
         # point loses on the unique index (``committed``). A replay takes the lock too.
@@ -616,8 +635,7 @@ def post_repayment(loan_id, amount, received_on, fund_account, user, idempotency
         allocation = allocate(amount, owed_of(rows), loan.product.allocation_order)
         lines = apply_allocation(loan, allocation, on)
         payer_name = check_payer(loan, payer)
-        journal = [ledger.Line(None, debit=amount, fund_account=fund_account,   # the fund account's ledger account
-                               memo=f"收 {payer_name}")] + credit_lines(loan, lines, cleared_receivable(loan, lines))
+        journal = receipt_journal(loan, amount, fund_account, payer_name, lines)
         made = []
 
         def attach(voucher, receipt_no):   # the receipt goes out in the voucher's flush: one flush in all

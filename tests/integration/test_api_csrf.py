@@ -222,6 +222,9 @@ REVIEWED = {
     ("services/generator.py", "_copy"),          # COPY "<table>" (<columns>): names from the models
     ("services/generator.py", "finish_numbers"), # setval on "<table>": names from the generator's ORDER
     ("services/numbering.py", "_upsert_many"),   # VALUES (:prefix0, :day0, 1), …: placeholders only
+    ("services/repayments_fast.py", "_prepare"),  # PREPARE of the module's constant statements
+    ("services/repayments_fast.py", "_read"),     # EXECUTE of them: every value a driver-bound parameter
+    ("services/repayments_fast.py", "_post"),     # (the same)
     ("views/base.py", "planner_rows"),           # EXPLAIN + a compiled statement; its values stay bound
 }
 HOSTILE = ["' OR '1'='1", "x'); DROP TABLE bank; --", "%' UNION SELECT password FROM ab_user --", '"; --', "\\'"]

@@ -93,13 +93,21 @@ def app_warnings(app):
 def test_enqueue_runs_in_process_when_redis_is_down_and_logs_a_warning(app):
     from app import jobs
 
-    with redis_at(app, _dead_redis()), app.app_context(), app_warnings(app) as warnings:
-        began = time.monotonic()
-        assert jobs.enqueue(_answer, 21) == 42                       # run here, result returned
-        assert jobs.submit(_answer, (1,), when_down="defer") is None  # recorded elsewhere: nothing runs
-        assert jobs.enqueue_in(60, _answer, 1) is None
-        assert time.monotonic() - began < 1.5
-        state = jobs.queue_state()
+    # A refused connection answers at once: with a 5 s connect timeout set here, three calls in
+    # well under 5 s prove none waited for it (a bound well above the calls' own time on a
+    # loaded CI machine, and below one timeout).
+    saved = app.config.get("REDIS_CONNECT_TIMEOUT")
+    app.config["REDIS_CONNECT_TIMEOUT"] = 5
+    try:
+        with redis_at(app, _dead_redis()), app.app_context(), app_warnings(app) as warnings:
+            began = time.monotonic()
+            assert jobs.enqueue(_answer, 21) == 42                       # run here, result returned
+            assert jobs.submit(_answer, (1,), when_down="defer") is None  # recorded elsewhere: nothing runs
+            assert jobs.enqueue_in(60, _answer, 1) is None
+            assert time.monotonic() - began < 4.5
+            state = jobs.queue_state()
+    finally:
+        app.config["REDIS_CONNECT_TIMEOUT"] = saved
     assert state["mode"] == "redis" and state["reachable"] is False and "ConnectionError" in state["error"]
     assert any("Redis unreachable" in w and "in-process" in w for w in warnings), warnings
 
