@@ -53,6 +53,10 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Receipts on PostgreSQL go through server-side prepared statements (app/services/
+    # repayments_fast.py). Behind a connection pooler that hands each transaction another server
+    # connection (PgBouncer pool_mode=transaction) set SQL_POSTING=0: the ORM path posts them.
+    SQL_POSTING = os.environ.get("SQL_POSTING", "1") != "0"
 
     # Flask-AppBuilder: the schema is built by Alembic only (flask init), never by FAB.
     FAB_CREATE_DB = False

@@ -32,6 +32,7 @@ import re
 from datetime import date, datetime
 from types import SimpleNamespace
 
+from flask import current_app
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -182,8 +183,12 @@ def _prepare(connection):
 
 
 def applies():
+    """PostgreSQL through psycopg2, unless switched off (config SQL_POSTING=0: a connection
+    pooler in transaction mode, where a prepared statement may be on another connection)."""
+    if not ENABLED or not current_app.config.get("SQL_POSTING", True):
+        return False
     dialect = db.session.get_bind().dialect
-    return ENABLED and dialect.name == "postgresql" and dialect.driver == "psycopg2"
+    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
 
 
 def post(loan_id, key, amount, received_on, fund_account, user, payer, remarks):

@@ -272,3 +272,20 @@ def test_a_receipt_is_three_round_trips(postgres, twins, sql_posts):
     assert sent == ["EXECUTE microloan_receipt_lock_v1", "EXECUTE microloan_receipt_numbers_v1",
                     "EXECUTE microloan_receipt_write0_v1"], sent
     assert len(sql_posts) == 2
+
+
+def test_switched_off_the_orm_path_posts(postgres, twins, sql_posts):
+    """SQL_POSTING=0 (a pooler in transaction mode): every receipt goes the ORM path."""
+    app = postgres
+    with app.app_context():
+        item = db.session.execute(select(Installment).where(Installment.loan_id == twins[1], Installment.seq == 1)
+                                  ).scalar_one()
+        due, total = item.due_date, item.total
+    on(app, due)
+    app.config["SQL_POSTING"] = False
+    try:
+        post(app, twins[1], total, due, fast=True)
+    finally:
+        app.config["SQL_POSTING"] = True
+    assert sql_posts == []
+    assert schedule(app, twins[1])[0][0]["paid_off_on"] == due
