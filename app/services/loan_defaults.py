@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.domain.errors import DomainError
@@ -76,7 +76,28 @@ def _d(value):
 _OFFICER = aliased(AppUser, name="officer")
 
 
-def _base_query(user):
+def _walked(column):
+    """``column`` in a form SQLite cannot look up in an index (SQLite only). Left to itself,
+    SQLite drives these lists from the loans (branch → loan by (branch_id, status): every
+    active loan, with its customer, officer and product looked up) and sorts the result
+    (0.39 s at 100,000 loans); kept off those indexes it walks the unpaid installments by
+    due date (the partial index ix_installment_unpaid_due_date), the list's own order, and
+    stops at the page (7 ms). PostgreSQL's planner chooses for itself."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return column
+    return column + 0 if isinstance(column.type, Integer) else column.concat("")
+
+
+def _base_query(user, filters=None, count=False):
+    """The list's rows (``count``: their number — only the joins a filter needs, so a count
+    does not look up every row's customer, officer, branch and product)."""
+    if count:
+        query = select(func.count()).select_from(Installment).join(Loan, Loan.id == Installment.loan_id)
+        if (filters.q or "").strip():
+            query = query.join(Customer, Customer.id == Loan.customer_id)
+        query = query.where(_walked(Loan.status) == "active", Installment.paid_off_on.is_(None))
+        visible = loans.visible_condition(user)
+        return query.where(visible) if visible is not None else query
     query = (select(
         Installment.id, Installment.loan_id, Installment.seq, Installment.due_date, Installment.principal,
         Installment.principal_paid, Installment.interest, Installment.interest_paid, Installment.interest_waived,
@@ -88,8 +109,8 @@ def _base_query(user):
         LoanProduct.grace_days)
         .select_from(Installment).join(Loan, Loan.id == Installment.loan_id)
         .join(Customer, Customer.id == Loan.customer_id).join(_OFFICER, _OFFICER.id == Loan.officer_id)
-        .join(Branch, Branch.id == Loan.branch_id).join(LoanProduct, LoanProduct.id == Loan.product_id)
-        .where(Loan.status == "active", Installment.paid_off_on.is_(None)))
+        .join(Branch, Branch.id == _walked(Loan.branch_id)).join(LoanProduct, LoanProduct.id == Loan.product_id)
+        .where(_walked(Loan.status) == "active", Installment.paid_off_on.is_(None)))
     visible = loans.visible_condition(user)
     return query.where(visible) if visible is not None else query
 
@@ -109,9 +130,10 @@ def _common_filters(query, filters):
     return query
 
 
-def overdue_query(filters, user, as_of):
-    """Unpaid installments of active loans due before ``as_of`` (overdue from the day after)."""
-    query = _common_filters(_base_query(user).where(Installment.due_date < as_of), filters)
+def overdue_query(filters, user, as_of, count=False):
+    """Unpaid installments of active loans due before ``as_of`` (overdue from the day after);
+    ``count``: their number."""
+    query = _common_filters(_base_query(user, filters, count).where(Installment.due_date < as_of), filters)
     if filters.band:
         if filters.band not in OVERDUE_BANDS:
             raise DomainError("逾期天数区间无效", "band")
@@ -119,16 +141,18 @@ def overdue_query(filters, user, as_of):
         query = query.where(Installment.due_date <= as_of - timedelta(days=low))
         if high is not None:
             query = query.where(Installment.due_date >= as_of - timedelta(days=high))
-    return query.order_by(Installment.due_date, Loan.loan_no, Installment.seq)
+    return query if count else query.order_by(Installment.due_date, Loan.loan_no, Installment.seq)
 
 
-def due_soon_query(filters, user, as_of):
-    """Unpaid installments of active loans due from ``as_of`` to ``as_of`` + N days."""
+def due_soon_query(filters, user, as_of, count=False):
+    """Unpaid installments of active loans due from ``as_of`` to ``as_of`` + N days; ``count``:
+    their number."""
     days = filters.days if filters.days is not None else DEFAULT_DUE_SOON_DAYS
     if not 0 <= days <= MAX_DUE_SOON_DAYS:
         raise DomainError(f"天数应在 0 至 {MAX_DUE_SOON_DAYS} 之间", "days")
-    query = _base_query(user).where(Installment.due_date >= as_of, Installment.due_date <= as_of + timedelta(days=days))
-    return _common_filters(query, filters).order_by(Installment.due_date, Loan.loan_no, Installment.seq)
+    query = _common_filters(_base_query(user, filters, count).where(
+        Installment.due_date >= as_of, Installment.due_date <= as_of + timedelta(days=days)), filters)
+    return query if count else query.order_by(Installment.due_date, Loan.loan_no, Installment.seq)
 
 
 def _row(r, as_of, overdue):
@@ -165,8 +189,8 @@ class Page:
         return max(1, -(-self.count // self.page_size))
 
 
-def _page(query, as_of, overdue, page, page_size):
-    count = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+def _page(query, count_query, as_of, overdue, page, page_size):
+    count = db.session.execute(count_query).scalar_one()
     page = max(0, min(page or 0, max(0, (count - 1) // page_size)))
     rows = [_row(r, as_of, overdue) for r in db.session.execute(query.limit(page_size).offset(page * page_size))]
     return Page(rows=rows, count=count, page=page, page_size=page_size, as_of=as_of)
@@ -175,13 +199,15 @@ def _page(query, as_of, overdue, page, page_size):
 def overdue_installments(filters, user=None, as_of=None, page=0, page_size=50):
     """逾期未还款查询: one page of overdue installments and the total count."""
     as_of = as_of or settings.business_date()
-    return _page(overdue_query(filters, user, as_of), as_of, True, page, page_size)
+    return _page(overdue_query(filters, user, as_of), overdue_query(filters, user, as_of, count=True), as_of, True,
+                 page, page_size)
 
 
 def due_soon_installments(filters, user=None, as_of=None, page=0, page_size=50):
     """将到期还款查询: one page of installments due in the next N days and the count."""
     as_of = as_of or settings.business_date()
-    return _page(due_soon_query(filters, user, as_of), as_of, False, page, page_size)
+    return _page(due_soon_query(filters, user, as_of), due_soon_query(filters, user, as_of, count=True), as_of, False,
+                 page, page_size)
 
 
 def _stream(query, as_of, overdue):

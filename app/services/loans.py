@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import g
+from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import bindparam, func, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -328,6 +329,29 @@ def visible_ids(user=None):
     """SELECT of the ids of the loans the user may see (for FAB's FilterInFunction)."""
     condition = visible_condition(user)
     return select(Loan.id).where(condition if condition is not None else true())
+
+
+class LoanScopeFilter(BaseFilter):
+    """FAB base filter on a column holding a loan id (receipts, classification history …):
+    ``base_filters = [["loan_id", LoanScopeFilter, None]]``. No condition at all for a user
+    who sees every branch. On SQLite a page's query compares the column as ``loan_id + 0``:
+    the list is shown newest first, and SQLite otherwise reads every row of every loan in
+    scope through the loan_id index and sorts them before taking the page (0.63 s for 981,399
+    receipts); with the index out of the way it walks the rows in the list's order and stops
+    at the page. The count (``AppInterface.query_count`` sets ``g.list_count``) keeps the
+    index, which counts faster. PostgreSQL's planner chooses for itself."""
+
+    name = "数据权限"
+    arg_name = None
+
+    def apply(self, query, value):
+        condition = visible_condition()
+        if condition is None:
+            return query
+        column = getattr(self.model, self.column_name)
+        if db.session.get_bind().dialect.name == "sqlite" and not g.get("list_count"):
+            column = column + 0
+        return query.filter(column.in_(select(Loan.id).where(condition)))
 
 
 def can_see(loan, user=None):

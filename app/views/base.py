@@ -2,7 +2,7 @@
 import json
 import re
 
-from flask import flash, request
+from flask import flash, g, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -146,7 +146,11 @@ class AppInterface(SQLAInterface):
         return option
 
     def query_count(self, query, filters=None, select_columns=None):
-        inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
+        g.list_count = True   # filters may shape a count differently from a page (LoanScopeFilter)
+        try:
+            inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
+        finally:
+            g.list_count = False
         limit = self.estimate_above
         if limit is None or self.session.get_bind().dialect.name != "postgresql":
             return inner.count()

@@ -14,7 +14,6 @@ the same form twice (a double click, a reload) posts once.
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext as _
@@ -227,7 +226,7 @@ class RepaymentListView(AppModelView):
     list_title = _l("Receipt list")
     show_title = _l("Receipt")
     base_permissions = ["can_list", "can_show", "can_export"]
-    base_filters = [["loan_id", FilterInFunction, loans.visible_ids]]
+    base_filters = [["loan_id", loans.LoanScopeFilter, None]]
     label_columns = {
         "receipt_no": _l("Receipt number"), "loan": _l("Loan"), "loan_id": _l("Loan"), "kind": _l("Receipt type"),
         "kind_label": _l("Receipt type"), "amount": _l("Amount (yuan)"), "received_on": _l("Receipt date"),

@@ -12,7 +12,6 @@ from datetime import date
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
-from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import lazy_gettext as _l
 
@@ -101,7 +100,7 @@ class ClassificationChangeView(AppModelView):
     search_columns = ["changed_on", "to_class", "source"]
     order_columns = ["changed_on"]
     base_order = ("id", "desc")
-    base_filters = [["loan_id", FilterInFunction, loans.visible_ids]]
+    base_filters = [["loan_id", loans.LoanScopeFilter, None]]
 
 
 ASSESSMENT_LABELS = {
@@ -116,7 +115,7 @@ class ClassificationAssessmentView(AppModelView):
     datamodel = AppInterface(ClassificationAssessment)
     list_title = _l("Manual classification")
     base_permissions = ["can_list", "can_show", "can_propose"]
-    base_filters = [["loan_id", FilterInFunction, loans.visible_ids]]
+    base_filters = [["loan_id", loans.LoanScopeFilter, None]]
     label_columns = ASSESSMENT_LABELS
     list_columns = ["loan", "proposed_label", "floor_label", "overdue_days", "status_label", "proposed_by",
                     "proposed_at"]
