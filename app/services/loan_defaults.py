@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.domain.errors import DomainError
@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import AppUser, Branch, Customer, Installment, Loan, LoanProduct
 from app.models.post_loan import ACTION_KINDS, DefaultAction, LoanDefault
 from app.services import excel, loans, settings
+from app.services.query_hints import unindexed
 
 #: 逾期天数 bands: code → (label, min days, max days or None).
 OVERDUE_BANDS = {
@@ -76,26 +77,18 @@ def _d(value):
 _OFFICER = aliased(AppUser, name="officer")
 
 
-def _walked(column):
-    """``column`` in a form SQLite cannot look up in an index (SQLite only). Left to itself,
-    SQLite drives these lists from the loans (branch → loan by (branch_id, status): every
-    active loan, with its customer, officer and product looked up) and sorts the result
-    (0.39 s at 100,000 loans); kept off those indexes it walks the unpaid installments by
-    due date (the partial index ix_installment_unpaid_due_date), the list's own order, and
-    stops at the page (7 ms). PostgreSQL's planner chooses for itself."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        return column
-    return column + 0 if isinstance(column.type, Integer) else column.concat("")
-
-
 def _base_query(user, filters=None, count=False):
     """The list's rows (``count``: their number — only the joins a filter needs, so a count
-    does not look up every row's customer, officer, branch and product)."""
+    does not look up every row's customer, officer, branch and product). On SQLite the loan's
+    status and branch are kept off their indexes (``unindexed``): left to itself, SQLite
+    drives the list from the loans (every active loan, with its customer, officer and
+    product looked up) and sorts the result (0.39 s at 100,000 loans); so it walks the unpaid
+    installments by due date, the list's own order, and stops at the page (7 ms)."""
     if count:
         query = select(func.count()).select_from(Installment).join(Loan, Loan.id == Installment.loan_id)
         if (filters.q or "").strip():
             query = query.join(Customer, Customer.id == Loan.customer_id)
-        query = query.where(_walked(Loan.status) == "active", Installment.paid_off_on.is_(None))
+        query = query.where(unindexed(Loan.status) == "active", Installment.paid_off_on.is_(None))
         visible = loans.visible_condition(user)
         return query.where(visible) if visible is not None else query
     query = (select(
@@ -109,8 +102,8 @@ def _base_query(user, filters=None, count=False):
         LoanProduct.grace_days)
         .select_from(Installment).join(Loan, Loan.id == Installment.loan_id)
         .join(Customer, Customer.id == Loan.customer_id).join(_OFFICER, _OFFICER.id == Loan.officer_id)
-        .join(Branch, Branch.id == _walked(Loan.branch_id)).join(LoanProduct, LoanProduct.id == Loan.product_id)
-        .where(_walked(Loan.status) == "active", Installment.paid_off_on.is_(None)))
+        .join(Branch, Branch.id == unindexed(Loan.branch_id)).join(LoanProduct, LoanProduct.id == Loan.product_id)
+        .where(unindexed(Loan.status) == "active", Installment.paid_off_on.is_(None)))
     visible = loans.visible_condition(user)
     return query.where(visible) if visible is not None else query
 
