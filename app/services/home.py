@@ -89,7 +89,8 @@ def _d(value):
 
 def due_lists(user=None, as_of=None, days=None, limit=50):
     """Unpaid installments of active loans in the user's scope (branches and grants): due on
-    ``as_of``, overdue (due before it) and due in the next ``days`` days. Three queries."""
+    ``as_of``, overdue (due before it) and due in the next ``days`` days: the counts, the first
+    ``limit`` of each list with rows, their details."""
     as_of = as_of or settings.business_date()
     days = upcoming_days() if days is None else days
     horizon = as_of + timedelta(days=days)
@@ -111,14 +112,19 @@ def due_lists(user=None, as_of=None, days=None, limit=50):
 
     rows = {k: [] for k in DUE_KINDS}
     if any(counts.values()):
-        # Rank on the installments' own columns and keep the first ``limit`` of each list;
-        # then read the rest of those rows by id. (One joined query would have the planner,
-        # which cannot foresee the rank filter, join every installment, loan and customer.)
-        ranked = (select(kind, Installment.id.label("installment_id"), func.row_number().over(
-            partition_by=kind, order_by=(Installment.due_date, Loan.loan_no, Installment.seq)).label("rn"))
-            .select_from(Installment).join(Loan, Loan.id == Installment.loan_id).where(where)).subquery()
-        first = db.session.execute(select(ranked.c.kind, ranked.c.installment_id)
-                                   .where(ranked.c.rn <= limit).order_by(ranked.c.kind, ranked.c.rn)).all()
+        # The first ``limit`` of each list that has rows, each walked in the list's order (the
+        # unpaid-due-date index) and stopped at the limit; then the rest of those rows by id.
+        # (One query ranking all three lists with row_number() sorted every row in scope.)
+        windows = {"overdue": Installment.due_date < as_of, "today": Installment.due_date == as_of,
+                   "upcoming": Installment.due_date > as_of}
+        first = []
+        for name in DUE_KINDS:
+            if counts[name]:
+                ids = db.session.execute(
+                    select(Installment.id).select_from(Installment).join(Loan, Loan.id == Installment.loan_id)
+                    .where(where, windows[name]).order_by(Installment.due_date, Loan.loan_no, Installment.seq)
+                    .limit(limit)).scalars().all()
+                first += [(name, installment_id) for installment_id in ids]
         details = select(
             Installment.id, Installment.loan_id, Loan.loan_no, Customer.name.label("customer_name"), Installment.seq,
             Installment.due_date, Installment.principal, Installment.principal_paid, Installment.interest,
