@@ -4,6 +4,7 @@ every row written is compared — installments, receipt, receipt lines, voucher 
 stored balances and the audit rows. Off the common path (a replay, a receipt that pays the
 loan off, a closed period) the ORM path answers, with the same words."""
 import json
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -106,6 +107,31 @@ def schedule(app, loan_id):
         return [_plain(row) for row in rows], loan.principal_balance, loan.status
 
 
+@contextmanager
+def sql_sent(app):
+    """The SQL statements sent while it is open (a list, filled as they go)."""
+    sent = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def first_installment(app, loan_id):
+    """(due date, total) of the loan's installment 1."""
+    with app.app_context():
+        item = db.session.execute(select(Installment).where(Installment.loan_id == loan_id, Installment.seq == 1)
+                                  ).scalar_one()
+        return item.due_date, item.total
+
+
 def test_sql_posting_writes_what_the_orm_posting_writes(postgres, twins, sql_posts):
     app = postgres
     orm_loan, sql_loan = twins
@@ -147,23 +173,14 @@ def test_sql_posting_writes_what_the_orm_posting_writes(postgres, twins, sql_pos
 def test_the_receipt_comes_back_loaded(postgres, twins, sql_posts):
     """The caller reads the receipt, its lines and its voucher at once without a query."""
     app = postgres
-    with app.app_context():
-        item = db.session.execute(select(Installment).where(Installment.loan_id == twins[1], Installment.seq == 1)
-                                  ).scalar_one()
-        due, total = item.due_date, item.total
+    due, total = first_installment(app, twins[1])
     on(app, due)
     with app.app_context():
         receipt = repayments.post_repayment(twins[1], total, due, fund(), finance_user(), key(), remarks="柜台")
-        sent = []
-
-        def seen_sql(conn, cursor, statement, *args):
-            sent.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", seen_sql)
-        seen = (receipt.receipt_no, receipt.amount, receipt.remarks, receipt.principal_amount,
-                [(line.seq, line.component, line.amount, line.loan_fee_id) for line in receipt.lines],
-                receipt.voucher.voucher_no, [line.debit for line in receipt.voucher.lines])
-        event.remove(db.engine, "before_cursor_execute", seen_sql)
+        with sql_sent(app) as sent:
+            seen = (receipt.receipt_no, receipt.amount, receipt.remarks, receipt.principal_amount,
+                    [(line.seq, line.component, line.amount, line.loan_fee_id) for line in receipt.lines],
+                    receipt.voucher.voucher_no, [line.debit for line in receipt.voucher.lines])
         assert sent == []
         assert seen[1] == total and seen[2] == "柜台" and sum(seen[6]) == total
         assert repayments.was_replayed(receipt) is False
@@ -223,19 +240,10 @@ def test_a_month_closed_while_posting_is_refused_and_nothing_is_written(postgres
         "p.period_end >= %(on)s::date", "p.period_end >= %(on)s::date AND false"))
     assert missed.prepare != repayments_fast.READ.prepare
     monkeypatch.setattr(repayments_fast, "READ", missed)
-    sent = []
-
-    def seen_sql(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", seen_sql)
-        try:
-            with pytest.raises(DomainError) as refused:
-                repayments.post_repayment(loan_id, D("1000.00"), date(2026, 3, 31), fund(), finance_user(), key())
-        finally:
-            event.remove(db.engine, "before_cursor_execute", seen_sql)
-        assert refused.value.message == "2026-03 已结账，不能记账到 2026-03-31；请使用本期日期或请管理员反结账"
+    with app.app_context(), sql_sent(app) as sent:
+        with pytest.raises(DomainError) as refused:
+            repayments.post_repayment(loan_id, D("1000.00"), date(2026, 3, 31), fund(), finance_user(), key())
+    assert refused.value.message == "2026-03 已结账，不能记账到 2026-03-31；请使用本期日期或请管理员反结账"
     assert [s for s in sent if s == repayments_fast.WRITE_CALL]   # refused by the check after the INSERTs
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Repayment)).scalar_one() == 0
@@ -251,36 +259,23 @@ def test_a_receipt_is_three_round_trips(postgres, twins, sql_posts):
     """Once the connection has its statements prepared: the lock with the reads, the numbers
     and ids, the writes; then the commit."""
     app = postgres
-    with app.app_context():
-        items = db.session.execute(select(Installment).where(Installment.loan_id == twins[1])
-                                   .order_by(Installment.seq)).scalars().all()
-        due, total = items[0].due_date, items[0].total
+    due, total = first_installment(app, twins[1])
     on(app, due)
     post(app, twins[1], D("100.00"), due, fast=True)   # prepares the statements on this connection
-    sent = []
-
-    def seen_sql(conn, cursor, statement, *args):
-        sent.append(statement.split("(")[0])
-
     with app.app_context():
         account, user = fund(), finance_user()
-        event.listen(db.engine, "before_cursor_execute", seen_sql)
-        try:
+        with sql_sent(app) as sent:
             repayments.post_repayment(twins[1], total - D("100.00"), due, account, user, key())
-        finally:
-            event.remove(db.engine, "before_cursor_execute", seen_sql)
-    assert sent == ["EXECUTE microloan_receipt_lock_v1", "EXECUTE microloan_receipt_numbers_v1",
-                    "EXECUTE microloan_receipt_write0_v1"], sent
+    assert [statement.split("(")[0] for statement in sent] == [
+        "EXECUTE microloan_receipt_lock_v1", "EXECUTE microloan_receipt_numbers_v1",
+        "EXECUTE microloan_receipt_write0_v1"], sent
     assert len(sql_posts) == 2
 
 
 def test_switched_off_the_orm_path_posts(postgres, twins, sql_posts):
     """SQL_POSTING=0 (a pooler in transaction mode): every receipt goes the ORM path."""
     app = postgres
-    with app.app_context():
-        item = db.session.execute(select(Installment).where(Installment.loan_id == twins[1], Installment.seq == 1)
-                                  ).scalar_one()
-        due, total = item.due_date, item.total
+    due, total = first_installment(app, twins[1])
     on(app, due)
     app.config["SQL_POSTING"] = False
     try:
